@@ -1,0 +1,1 @@
+"""The ``talr`` command line: parses arguments, calls the library, renders results."""
