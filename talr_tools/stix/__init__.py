@@ -1,0 +1,1 @@
+"""STIX 2.1: the TALR rule -> indicator mapping, bundles and release builds."""
