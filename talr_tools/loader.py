@@ -53,10 +53,8 @@ class _StrictLoader(_Loader):  # type: ignore[valid-type,misc]
                         None, None, f"duplicate key {key!r}", key_node.start_mark
                     )
                 seen.add(key)
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return,unused-ignore]
 
-
-# Timestamps stay as the YAML 1.1 types Sigma authors expect (date for 2024-01-31).
 
 
 @dataclass

