@@ -1,0 +1,266 @@
+"""OpenSSH ``allowed_signers`` files and revoked-key lists, read the way ``ssh-keygen -Y verify`` reads them.
+
+``allowed_signers`` (``ssh-keygen(1)``, section ALLOWED SIGNERS), one signer a line::
+
+    principals [options] keytype base64-key [comment]
+
+``principals`` is a comma-separated list of patterns (``*``, ``?``, ``!negation``), quoted when it
+holds spaces; options are ``cert-authority``, ``namespaces="talr,talr-object"``,
+``valid-after="YYYYMMDD[HHMM[SS]][Z]"`` and ``valid-before=...`` (times without ``Z`` are local
+time, as in ssh-keygen). A key whose every matching line has ``valid-before`` in the past is
+*expired*; with ``valid-after`` in the future, *not yet valid*.
+
+Revocation uses ssh-keygen's own mechanism: a revoked-keys file (default ``.talr/revoked_keys``)
+listing one public key a line (``keytype base64 [comment]``, ``#`` comments), which the stock tool
+takes as ``ssh-keygen -Y verify ... -r .talr/revoked_keys``. Binary KRL files are not read by TALR.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from talr_tools.signing.errors import SigningError, VerificationError
+from talr_tools.signing.keys import PublicKey
+
+_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+              "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
+_TIME = re.compile(r"^(\d{8}|\d{12}|\d{14})(Z?)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AllowedSigner:
+    """One line of an allowed_signers file."""
+
+    principals: tuple[str, ...]
+    key: PublicKey | None  # None for key types TALR cannot verify (e.g. security keys)
+    key_type: str
+    key_b64: str
+    cert_authority: bool = False
+    namespaces: tuple[str, ...] | None = None
+    valid_after: datetime | None = None
+    valid_before: datetime | None = None
+    path: str = ""
+    line: int = 0
+
+    @property
+    def where(self) -> str:
+        """``file:line`` of this signer."""
+        return f"{self.path}:{self.line}"
+
+    def matches_principal(self, principal: str) -> bool:
+        """True when ``principal`` matches the principals pattern list (``!`` negates)."""
+        return _match_pattern_list(principal, self.principals)
+
+
+@dataclass(frozen=True)
+class VerifiedSigner:
+    """Who made a signature that verified: the allowed-signers entry and the key fingerprint."""
+
+    principal: str
+    fingerprint: str
+    where: str
+
+
+@dataclass
+class AllowedSigners:
+    """The trusted signers of a repository, with its revoked keys."""
+
+    signers: list[AllowedSigner] = field(default_factory=list)
+    revoked: dict[bytes, str] = field(default_factory=dict)  # key blob -> "file:line"
+    path: str = ""
+
+    @classmethod
+    def load(cls, path: Path, revoked_keys: Path | None = None) -> AllowedSigners:
+        """Parse ``path`` (and ``revoked_keys`` when given and present).
+
+        Raises :class:`SigningError` naming file and line on a malformed line, or when ``path``
+        cannot be read.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SigningError(f"{path}: cannot read allowed signers file: {_reason(exc)}") from None
+        signers = [s for n, line in enumerate(text.splitlines(), 1) if (s := _parse_line(line, str(path), n))]
+        revoked = load_revoked_keys(revoked_keys) if revoked_keys is not None and revoked_keys.exists() else {}
+        return cls(signers=signers, revoked=revoked, path=str(path))
+
+    def check(self, key: PublicKey, namespace: str, *, now: datetime | None = None,
+              principal: str | None = None) -> VerifiedSigner:
+        """The signer entry that trusts ``key`` for ``namespace`` at ``now`` (default: the current time).
+
+        Raises :class:`VerificationError` when the key is revoked, unknown, not allowed for the
+        namespace or principal, expired or not yet valid.
+        """
+        now = now or datetime.now(UTC)
+        fp = key.fingerprint
+        if key.blob in self.revoked:
+            raise VerificationError(f"key {fp} is revoked ({self.revoked[key.blob]})")
+        candidates = [s for s in self.signers if not s.cert_authority and s.key is not None and s.key.blob == key.blob]
+        if not candidates:
+            raise VerificationError(f"key {fp} is not in the allowed signers file {self.path}")
+        if principal is not None:
+            candidates = [s for s in candidates if s.matches_principal(principal)]
+            if not candidates:
+                raise VerificationError(f"key {fp} is not allowed for principal {principal!r} in {self.path}")
+        in_namespace = [s for s in candidates if s.namespaces is None or namespace in s.namespaces]
+        if not in_namespace:
+            raise VerificationError(
+                f"key {fp} is not allowed to sign namespace {namespace!r} ({candidates[0].where} namespaces)")
+        for signer in in_namespace:
+            if (signer.valid_after is None or now >= signer.valid_after) and (
+                signer.valid_before is None or now <= signer.valid_before
+            ):
+                name = principal or ",".join(signer.principals)
+                return VerifiedSigner(principal=name, fingerprint=fp, where=signer.where)
+        first = in_namespace[0]
+        if first.valid_before is not None and now > first.valid_before:
+            raise VerificationError(
+                f"key {fp} expired on {first.valid_before.isoformat()} ({first.where} valid-before)")
+        assert first.valid_after is not None
+        raise VerificationError(
+            f"key {fp} is not valid before {first.valid_after.isoformat()} ({first.where} valid-after)")
+
+
+def load_revoked_keys(path: Path) -> dict[bytes, str]:
+    """Public keys listed in a revoked-keys file (one ``keytype base64`` a line), keyed by blob."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SigningError(f"{path}: cannot read revoked keys file: {_reason(exc)}") from None
+    if data.startswith(b"SSHKRL"):
+        raise SigningError(f"{path}: binary KRL files are not supported; list revoked public keys one a line")
+    revoked: dict[bytes, str] = {}
+    for n, raw in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) < 2:
+            raise SigningError(f"{path}:{n}: expected 'keytype base64-key [comment]'")
+        try:
+            revoked[PublicKey.from_openssh(parts[0], parts[1]).blob] = f"{path}:{n}"
+        except ValueError as exc:
+            raise SigningError(f"{path}:{n}: {exc}") from None
+    return revoked
+
+
+def _parse_line(raw: str, path: str, lineno: int) -> AllowedSigner | None:
+    line = raw.strip()
+    if not line or line.startswith("#"):
+        return None
+    where = f"{path}:{lineno}"
+    principals_field, rest = _next_token(line, where)
+    principals = tuple(p.strip() for p in principals_field.split(",") if p.strip())
+    if not principals:
+        raise SigningError(f"{where}: empty principals")
+    if not rest:
+        raise SigningError(f"{where}: missing key")
+    opts: dict[str, str | None] = {}
+    if rest.split(None, 1)[0] not in _KEY_TYPES and not rest.startswith(("ssh-", "ecdsa-", "sk-")):
+        options_field, rest = _next_token(rest, where, options=True)
+        opts = _parse_options(options_field, where)
+    valid_after = _parse_time(opts["valid-after"], where, "valid-after") if "valid-after" in opts else None
+    valid_before = _parse_time(opts["valid-before"], where, "valid-before") if "valid-before" in opts else None
+    parts = rest.split()
+    if len(parts) < 2:
+        raise SigningError(f"{where}: expected 'keytype base64-key' after the principals")
+    key_type, key_b64 = parts[0], parts[1]
+    key: PublicKey | None = None
+    if key_type.startswith("sk-"):
+        key = None  # security-key signatures: listed but not verifiable by TALR
+    else:
+        try:
+            key = PublicKey.from_openssh(key_type, key_b64)
+        except ValueError as exc:
+            raise SigningError(f"{where}: {exc}") from None
+    namespaces = opts.get("namespaces")
+    return AllowedSigner(
+        principals=principals,
+        key=key,
+        key_type=key_type,
+        key_b64=key_b64,
+        cert_authority="cert-authority" in opts,
+        namespaces=tuple(n.strip() for n in namespaces.split(",")) if namespaces is not None else None,
+        valid_after=valid_after,
+        valid_before=valid_before,
+        path=path,
+        line=lineno,
+    )
+
+
+def _next_token(text: str, where: str, *, options: bool = False) -> tuple[str, str]:
+    """Split off the first whitespace-delimited field, honouring double quotes."""
+    i, quoted = 0, False
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch.isspace() and not quoted:
+            break
+        i += 1
+    if quoted:
+        raise SigningError(f"{where}: unterminated quote")
+    token = text[:i]
+    if not options and token.startswith('"') and token.endswith('"') and len(token) >= 2:
+        token = token[1:-1]
+    return token, text[i:].strip()
+
+
+def _parse_options(text: str, where: str) -> dict[str, str | None]:
+    opts: dict[str, str | None] = {}
+    for item in _split_options(text, where):
+        name, sep, value = item.partition("=")
+        name = name.lower()
+        if name == "cert-authority" and not sep:
+            opts[name] = None
+        elif name in ("namespaces", "valid-after", "valid-before") and sep:
+            if len(value) < 2 or not (value.startswith('"') and value.endswith('"')):
+                raise SigningError(f'{where}: option {name} needs a quoted value, e.g. {name}="..."')
+            opts[name] = value[1:-1]
+        else:
+            raise SigningError(f"{where}: unknown or malformed option {item!r}")
+    return opts
+
+
+def _split_options(text: str, where: str) -> list[str]:
+    items, current, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    items.append(current)
+    if any(not item for item in items):
+        raise SigningError(f"{where}: empty option")
+    return items
+
+
+def _parse_time(value: str | None, where: str, name: str) -> datetime:
+    match = _TIME.match(value or "")
+    if not match:
+        raise SigningError(f"{where}: {name} must be YYYYMMDD[HHMM[SS]][Z], not {value!r}")
+    digits = match.group(1).ljust(14, "0")
+    stamp = datetime.strptime(digits, "%Y%m%d%H%M%S")
+    return stamp.replace(tzinfo=UTC) if match.group(2) else stamp.astimezone()
+
+
+def _match_pattern_list(name: str, patterns: tuple[str, ...]) -> bool:
+    matched = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        if fnmatch.fnmatchcase(name, pattern[1:] if negated else pattern):
+            if negated:
+                return False
+            matched = True
+    return matched
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
