@@ -22,7 +22,7 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """The ``talr`` application with every command registered."""
-    from talr_tools.cli import attack_cmd
+    from talr_tools.cli import attack_cmd, build_cmd
 
     app = typer.Typer(
         name="talr",
@@ -39,6 +39,7 @@ def build_app() -> typer.Typer:
         """TALR toolkit."""
 
     app.add_typer(attack_cmd.app, name="attack")
+    app.command("build")(build_cmd.build)
     # Commands are registered below, one line per command module.
     return app
 

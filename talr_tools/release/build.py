@@ -1,0 +1,249 @@
+"""``talr build``: the rule repository -> ``talr-bundle.json`` (+ ``.sig``) and release notes.
+
+Sources (see :mod:`talr_tools.release.sources`):
+
+* a commit (default ``HEAD``, or ``--rev``): rule blobs are read from the git tree, times come
+  from git history (:mod:`talr_tools.release.times`). Each indicator is built from the rule as it
+  was in the commit that introduced its current version (its text, path and commit), so an
+  indicator's content only changes with a new version (a re-indent or a moved file without a
+  bump does not silently give the same ``id`` + ``modified`` two different contents);
+* the working tree with ``--dirty``: current files, marked ``"dirty": true`` in every indicator's
+  TALR extension and in the release notes (a dirty build is for trying things, not a release);
+* a plain folder that is not in a git repository: times from Sigma dates, no release history.
+
+Every file is written atomically; an unsigned build removes a stale ``talr-bundle.json.sig``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from talr_tools.atomic import write_bytes_atomic, write_text_atomic
+from talr_tools.attack.index import load_index
+from talr_tools.config import TalrConfig
+from talr_tools.errors import TalrError
+from talr_tools.loader import parse_rule_bytes
+from talr_tools.release import sources
+from talr_tools.release.notes import Baseline, ReleaseNotes, compute_notes, render_json, render_markdown
+from talr_tools.release.times import history_times, sigma_times
+from talr_tools.stix.bundle import serialize_bundle
+from talr_tools.stix.ids import EXTENSION_DEFINITION_ID
+from talr_tools.stix.mapping import SIGMA_SPEC_VERSION, MappingContext, RuleSource, RuleTimes, map_rule
+from talr_tools.stix.markings import tlp_marking_definition
+from talr_tools.stix.objects import extension_definition, producer_identity, producer_identity_id, talr_identity
+from talr_tools.stix.timestamps import stix_time
+
+if TYPE_CHECKING:
+    import git
+
+BUNDLE_NAME = "talr-bundle.json"
+SIGNATURE_NAME = "talr-bundle.json.sig"
+NOTES_MD = "release-notes.md"
+NOTES_JSON = "release-notes.json"
+
+
+@dataclass
+class BuildOptions:
+    """What ``talr build`` was asked to do."""
+
+    output: Path
+    rev: str = "HEAD"
+    dirty: bool = False
+    since: str | None = None
+    sign_key: str | None = None
+    paths: list[Path] | None = None
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote and a summary of it."""
+
+    bundle: Path
+    notes_md: Path
+    notes_json: Path
+    signature: Path | None
+    indicators: int
+    objects: int
+    commit: str | None
+    dirty: bool
+    notes: ReleaseNotes
+    uncommitted: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    rules: list[tuple[sources.SourceRule, RuleTimes, RuleSource]]
+    notes: ReleaseNotes
+    commit: str | None
+    uncommitted: list[str]
+
+
+def build_release(config: TalrConfig, options: BuildOptions) -> BuildResult:
+    """Build, optionally sign, and write the release files; returns what was written."""
+    settings = config.section("build")
+    folders = list(options.paths) if options.paths else config.rule_paths
+    repo = sources.open_repo(folders[0] if folders and folders[0].exists() else config.root)
+    if repo is not None and repo.working_tree_dir is not None:
+        prepared = _from_git(repo, config, options, folders, settings)
+    else:
+        if options.rev != "HEAD" or options.since:
+            raise TalrError(f"{folders[0]}: --rev and --since need a git repository, this is a plain folder")
+        prepared = _from_folder(config, folders)
+    key = _load_key(options.sign_key)
+    objects = _objects(config, prepared, str(settings.get("sigma_spec_version", SIGMA_SPEC_VERSION)), key)
+    data = serialize_bundle(objects)
+
+    out = options.output
+    bundle_path, sig_path = out / BUNDLE_NAME, out / SIGNATURE_NAME
+    signature: Path | None = None
+    if key is not None:
+        from talr_tools.signing import sign_bytes
+
+        armored = sign_bytes(data, key)
+        write_bytes_atomic(bundle_path, data)
+        write_text_atomic(sig_path, armored)
+        signature = sig_path
+    else:
+        sig_path.unlink(missing_ok=True)
+        write_bytes_atomic(bundle_path, data)
+    write_text_atomic(out / NOTES_MD, render_markdown(prepared.notes))
+    write_text_atomic(out / NOTES_JSON, render_json(prepared.notes))
+    return BuildResult(
+        bundle=bundle_path, notes_md=out / NOTES_MD, notes_json=out / NOTES_JSON, signature=signature,
+        indicators=sum(1 for o in objects if o["type"] == "indicator"), objects=len({o["id"] for o in objects}),
+        commit=prepared.commit, dirty=options.dirty, notes=prepared.notes, uncommitted=prepared.uncommitted,
+    )
+
+
+def _load_key(spec: str | None) -> Any:
+    if spec is None:
+        return None
+    from talr_tools.signing import load_signing_key
+
+    return load_signing_key(spec)
+
+
+def _objects(config: TalrConfig, prepared: _Prepared, spec_version: str, key: Any) -> list[dict[str, Any]]:
+    ctx = MappingContext(
+        producer_id=producer_identity_id(config.producer), default_tlp=config.default_tlp,
+        attack=load_index(), sigma_spec_version=spec_version,
+    )
+    repository_url = config.section("build").get("repository_url")
+    objects: list[dict[str, Any]] = [producer_identity(config.producer), talr_identity(), extension_definition()]
+    levels: set[str] = set()
+    sign = None
+    if key is not None:
+        from talr_tools.signing import sign_object
+
+        sign = sign_object
+    for source_rule, times, where in prepared.rules:
+        if repository_url and where.commit:
+            where = RuleSource(path=where.path, commit=where.commit, repository_url=str(repository_url))
+        mapped = map_rule(source_rule.rule, times, where, ctx)
+        indicator = mapped.indicator
+        if prepared.notes.dirty:
+            indicator["extensions"][EXTENSION_DEFINITION_ID]["dirty"] = True
+        if sign is not None:
+            indicator = sign(indicator, key)
+        objects.append(indicator)
+        objects.extend(mapped.relationships)
+        objects.extend(mapped.objects)
+        levels.update(ref for o in (indicator, *mapped.objects) for ref in o.get("object_marking_refs", ()))
+    from talr_tools.stix.markings import TLP_MARKING_IDS
+
+    objects.extend(tlp_marking_definition(level) for level, mid in TLP_MARKING_IDS.items() if mid in levels)
+    return objects
+
+
+def _from_folder(config: TalrConfig, folders: list[Path]) -> _Prepared:
+    base = folders[0] if len(folders) == 1 and folders[0].is_dir() else config.root
+    found = sources.rules_from_folders(folders, base, config.lint.max_file_size)
+    rules = [(s, sigma_times(s.rule), RuleSource(path=s.path)) for s in found]
+    notes = compute_notes(
+        [(s.rule, s.path) for s in found], None, None, commit=None, commit_date=None, since=None,
+        dirty=False, default_tlp=config.default_tlp,
+    )
+    return _Prepared(rules=rules, notes=notes, commit=None, uncommitted=[])
+
+
+def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders: list[Path],
+              settings: dict[str, Any]) -> _Prepared:
+    from talr_tools.versioning.history import rule_version_history
+
+    rel = [sources.repo_relative(repo, f) for f in folders]
+    try:
+        has_head = repo.head.is_valid()
+    except ValueError:
+        has_head = False
+    if not has_head and not options.dirty:
+        raise TalrError(f"{repo.working_tree_dir}: the repository has no commit yet; commit the rules or use --dirty")
+    commit = sources.resolve_commit(repo, options.rev) if has_head else None
+    uncommitted: list[str] = []
+    if options.dirty:
+        top = Path(repo.working_tree_dir or ".")
+        found = sources.rules_from_folders(folders, top, config.lint.max_file_size)
+    else:
+        assert commit is not None
+        found = sources.rules_from_tree(repo, commit.hexsha, rel)
+        if options.rev == "HEAD":
+            uncommitted = _uncommitted(repo, rel)
+    history = rule_version_history(config.root, rev=commit.hexsha) if commit is not None else {}
+
+    rules: list[tuple[sources.SourceRule, RuleTimes, RuleSource]] = []
+    for item in found:
+        records = history.get(str(item.rule.id))
+        if not records:
+            rules.append((item, sigma_times(item.rule), RuleSource(path=item.path, commit=None)))
+            continue
+        version = item.rule.talr.version
+        times = history_times(records, version, dirty=options.dirty)
+        record = next((r for r in records if r.version == (version or 1)), None)
+        if record is None or options.dirty:
+            rules.append((item, times, RuleSource(path=item.path, commit=None)))
+            continue
+        item = _as_released(repo, item, record.commit, record.path)
+        rules.append((item, times, RuleSource(path=record.path, commit=record.commit)))
+
+    since = _baseline(repo, commit, options.since) if commit is not None else None
+    base = rule_version_history(config.root, rev=since.commit) if since is not None else None
+    notes = compute_notes(
+        [(s.rule, s.path) for s in found], history, base,
+        commit=commit.hexsha if commit is not None else None,
+        commit_date=stix_time(commit.committed_datetime)[:10] if commit is not None else None,
+        since=since, dirty=options.dirty, default_tlp=config.default_tlp,
+    )
+    return _Prepared(rules=rules, notes=notes, commit=commit.hexsha if commit else None, uncommitted=uncommitted)
+
+
+def _as_released(repo: git.Repo, item: sources.SourceRule, commit: str, path: str) -> sources.SourceRule:
+    """The rule as committed in the commit that introduced its current version."""
+    found = sources.read_blob(repo, commit, path)
+    if found is None or found[0] == item.blob:
+        return item
+    result = parse_rule_bytes(found[1], Path(path), display=path)
+    if result.rule is None or result.rule.id != item.rule.id:
+        return item
+    return sources.SourceRule(rule=result.rule, path=path, blob=found[0])
+
+
+def _baseline(repo: git.Repo, commit: git.Commit, since: str | None) -> Baseline | None:
+    import git
+
+    if since is not None:
+        return Baseline(ref=since, commit=sources.resolve_commit(repo, since).hexsha)
+    if not commit.parents:
+        return None
+    try:
+        tag = repo.git.describe("--tags", "--abbrev=0", "--match", "v*", f"{commit.hexsha}^")
+    except git.GitCommandError:
+        return None
+    return Baseline(ref=tag, commit=repo.commit(tag).hexsha)
+
+
+def _uncommitted(repo: git.Repo, folders: list[str]) -> list[str]:
+    """Rule files changed, staged or untracked in the working tree (not part of a HEAD build)."""
+    args = ["--porcelain", "--untracked-files=all", "--", *(f or "." for f in folders)]
+    lines = repo.git.status(*args).splitlines()
+    return sorted(line[3:] for line in lines if line[3:].endswith((".yml", ".yaml")))

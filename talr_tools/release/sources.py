@@ -1,0 +1,150 @@
+"""Where a build reads its rules: a git tree (a commit), the working tree, or a plain folder.
+
+Every file is parsed once with :func:`talr_tools.loader.parse_rule_bytes`. A file that does not
+parse, a rule without a Sigma id and two files with the same id stop the build with a one-line
+error naming the file (a release must not silently drop a rule).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from talr_tools.errors import TalrError
+from talr_tools.loader import RULE_SUFFIXES, LoadResult, iter_rule_files, load_rule, parse_rule_bytes
+from talr_tools.model import Rule
+
+if TYPE_CHECKING:
+    import git
+
+#: Below this many files, parsing in worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 400
+
+
+@dataclass
+class SourceRule:
+    """One parsed rule and its path relative to the repository (or the plain folder)."""
+
+    rule: Rule
+    path: str
+    blob: str | None = None  # git blob sha when read from a commit
+
+
+def open_repo(root: Path) -> git.Repo | None:
+    """The git repository holding ``root``, or ``None`` for a plain folder."""
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def repo_relative(repo: git.Repo, path: Path) -> str:
+    """``path`` relative to the repository's working tree, posix style ("" for the root)."""
+    top = Path(repo.working_tree_dir or ".").resolve()
+    try:
+        rel = path.resolve().relative_to(top)
+    except ValueError:
+        raise TalrError(f"{path}: not inside the git repository {top}") from None
+    return "" if str(rel) == "." else rel.as_posix()
+
+
+def rules_from_tree(repo: git.Repo, rev: str, folders: list[str]) -> list[SourceRule]:
+    """The rules of ``folders`` (repository-relative) in the tree of commit ``rev``."""
+    commit = resolve_commit(repo, rev)
+    found: dict[str, tuple[str, bytes]] = {}
+    for folder in folders:
+        try:
+            tree = commit.tree / folder if folder else commit.tree
+        except KeyError:
+            continue
+        if tree.type == "blob":
+            found[folder] = (tree.hexsha, tree.data_stream.read())
+            continue
+        for entry in tree.traverse():
+            item: Any = entry
+            if item.type != "blob" or PurePosixPath(item.path).suffix not in RULE_SUFFIXES:
+                continue
+            inner = PurePosixPath(item.path).relative_to(folder) if folder else PurePosixPath(item.path)
+            if any(part.startswith(".") for part in inner.parts[:-1]):
+                continue
+            found[item.path] = (item.hexsha, item.data_stream.read())
+    paths = sorted(found)
+    results = [parse_rule_bytes(found[p][1], Path(p), display=p) for p in paths]
+    rules = _checked(results, paths)
+    for source in rules:
+        source.blob = found[source.path][0]
+    return rules
+
+
+def read_blob(repo: git.Repo, commit: str, path: str) -> tuple[str, bytes] | None:
+    """(sha, bytes) of ``path`` in ``commit``, or ``None`` when it is not there."""
+    try:
+        blob = repo.commit(commit).tree / path
+    except (KeyError, ValueError):
+        return None
+    return (blob.hexsha, blob.data_stream.read()) if blob.type == "blob" else None
+
+
+def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
+    """The commit ``rev`` names, or a one-line error."""
+    import git
+
+    try:
+        return repo.commit(rev)
+    except (git.BadName, ValueError, git.GitCommandError) as exc:
+        raise TalrError(f"{rev}: not a commit in {repo.working_tree_dir}: {exc}".splitlines()[0]) from None
+
+
+def rules_from_folders(paths: Iterable[Path], base: Path, max_size: int) -> list[SourceRule]:
+    """The rules under ``paths`` on disk, with paths shown relative to ``base``.
+
+    Large sets are parsed in worker processes (YAML parsing dominates a build).
+    """
+    files = list(iter_rule_files(paths))
+    shown = [_display(f, base) for f in files]
+    jobs = min(os.cpu_count() or 1, 8)
+    if len(files) >= PARALLEL_THRESHOLD and jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            chunk = max(16, len(files) // (jobs * 4))
+            results = list(pool.map(_load, files, shown, [max_size] * len(files), chunksize=chunk))
+    else:
+        results = [load_rule(f, display=s, max_size=max_size) for f, s in zip(files, shown, strict=True)]
+    return _checked(results, shown)
+
+
+def _load(path: Path, display: str, max_size: int) -> LoadResult:
+    result = load_rule(path, display=display, max_size=max_size)
+    if result.rule is not None:
+        for doc in result.rule.documents:
+            doc.node = None  # the node tree is not needed for a build and is slow to send back
+    return result
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _checked(results: list[LoadResult], shown: list[str]) -> list[SourceRule]:
+    rules: list[SourceRule] = []
+    by_id: dict[str, str] = {}
+    for result, path in zip(results, shown, strict=True):
+        if result.rule is None:
+            first = result.findings[0].render() if result.findings else f"{path}: cannot read rule"
+            raise TalrError(f"{first} (a release build needs every rule file to parse)")
+        rule_id = result.rule.id
+        if rule_id is None:
+            raise TalrError(f"{path}:{result.rule.primary.line}:1: rule has no Sigma id, it cannot be published")
+        if rule_id.lower() in by_id:
+            raise TalrError(f"{path}: rule id {rule_id} is also used by {by_id[rule_id.lower()]}")
+        by_id[rule_id.lower()] = path
+        rules.append(SourceRule(rule=result.rule, path=path))
+    return rules
