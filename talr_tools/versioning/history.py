@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from talr_tools.errors import TalrError
 from talr_tools.versioning.gitrepo import RuleRepo, open_rule_repo
 from talr_tools.versioning.summary import BlobSummary, SummaryCache
 
@@ -120,6 +121,29 @@ def read_history(
         rule_records.sort(key=lambda r: (r.version, r.committed_at))
     found = [VersionCollision(rid, v, tuple(c)) for (rid, v), c in sorted(clashes.items())]
     return RuleHistory(records=records, collisions=found)
+
+
+def resolve_rule_id(rrepo: RuleRepo, rule: str, rev: str, cwd: Path) -> str:
+    """The rule id named by ``rule``: a rule file (working tree, else ``rev``'s tree) or an id."""
+    from talr_tools.loader import load_rule, parse_rule_bytes
+
+    candidate = (cwd / rule).resolve()
+    result = None
+    if candidate.is_file():
+        result = load_rule(candidate)
+    elif rule.endswith((".yml", ".yaml")):
+        try:
+            rel = candidate.relative_to(rrepo.workdir).as_posix()
+            blob = rrepo.repo.commit(rev).tree / rel
+            result = parse_rule_bytes(blob.data_stream.read(), Path(rel))
+        except (ValueError, KeyError) as exc:
+            raise TalrError(f"{rule}: no such rule file in the working tree or in {rev}") from exc
+    if result is None:
+        return rule
+    if result.rule is None or result.rule.id is None:
+        detail = result.findings[0].render() if result.findings else f"{rule}: rule has no id"
+        raise TalrError(detail)
+    return result.rule.id
 
 
 def _changes(rrepo: RuleRepo, rev: str) -> Iterator[_Change]:
