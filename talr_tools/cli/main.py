@@ -22,7 +22,7 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """The ``talr`` application with every command registered."""
-    from talr_tools.cli import attack_cmd, build_cmd, history_cmd, version_cmd
+    from talr_tools.cli import attack_cmd, build_cmd, history_cmd, sign_cmd, version_cmd
 
     app = typer.Typer(
         name="talr",
@@ -42,6 +42,8 @@ def build_app() -> typer.Typer:
     app.add_typer(version_cmd.app, name="version")
     app.command("history")(history_cmd.history)
     app.command("build")(build_cmd.build)
+    app.command("sign")(sign_cmd.sign)
+    app.command("verify")(sign_cmd.verify)
     # Commands are registered below, one line per command module.
     return app
 

@@ -34,7 +34,7 @@ def _fast_ok(value: Any) -> bool:
         return -_MAX_SAFE <= value <= _MAX_SAFE
     if kind is dict:
         for key, item in value.items():
-            if type(key) is not str or (key and max(key) >= "\ud800") or not _fast_ok(item):
+            if type(key) is not str or (not key.isascii() and max(key) >= "\ud800") or not _fast_ok(item):
                 return False
         return True
     if kind is list:

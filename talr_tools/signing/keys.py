@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from collections.abc import Callable
@@ -46,7 +47,7 @@ class PublicKey:
     key_type: str
     key: Any = field(repr=False, compare=False)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """``SHA256:...`` fingerprint."""
         return fingerprint(self.blob)
