@@ -26,6 +26,7 @@ class Side:
     by_path: dict[str, Rule] = field(default_factory=dict)
     by_id: dict[str, tuple[str, Rule]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)
 
     def add(self, path: str, rule: Rule) -> None:
         """Record ``rule`` found at repo-relative ``path``."""
@@ -68,6 +69,7 @@ def collect_changes(rrepo: RuleRepo, base: Base, *, staged: bool = False) -> Cha
             current_side.add(path, result.rule)
         else:
             current_side.findings.extend(result.findings)
+            current_side.unreadable.add(path)
     return ChangeSet(base=base_side, current=current_side, staged=staged)
 
 
@@ -77,6 +79,7 @@ def _add_blob(rrepo: RuleRepo, side: Side, path: str, sha: str) -> None:
         side.add(path, result.rule)
     else:
         side.findings.extend(result.findings)
+        side.unreadable.add(path)
 
 
 def _untracked(rrepo: RuleRepo) -> list[str]:

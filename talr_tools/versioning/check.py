@@ -148,8 +148,8 @@ def _check_disappeared(rrepo: RuleRepo, base: Base, changes: ChangeSet) -> list[
     """Base rules whose id is gone: id changes and deletions."""
     out: list[Finding] = []
     for rule_id, (path, old) in sorted(changes.base.by_id.items()):
-        if rule_id in changes.current.by_id:
-            continue
+        if rule_id in changes.current.by_id or path in changes.current.unreadable:
+            continue  # still there, or unreadable now (reported with the loader's code)
         if old.status == "deprecated" or _has_successor(rrepo, changes, rule_id):
             continue
         replacement = changes.current.by_path.get(path)
