@@ -23,6 +23,7 @@ def _version(value: bool) -> None:
 def build_app() -> typer.Typer:
     """The ``talr`` application with every command registered."""
     from talr_tools.cli import attack_cmd, build_cmd, history_cmd, sign_cmd, version_cmd
+    from talr_tools.cli import convert_cmd
     from talr_tools.cli import fmt_cmd
 
     app = typer.Typer(
@@ -46,6 +47,7 @@ def build_app() -> typer.Typer:
     app.command("build")(build_cmd.build)
     app.command("sign")(sign_cmd.sign)
     app.command("verify")(sign_cmd.verify)
+    convert_cmd.register(app)
     # Commands are registered below, one line per command module.
     return app
 

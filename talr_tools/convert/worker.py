@@ -1,0 +1,97 @@
+"""Conversion itself: runs in worker processes (or in-process for a handful of cells).
+
+Each process builds a backend once per (target, pipelines) and reuses it for every rule
+it gets. The rule's YAML was parsed once, in the main process; here the pySigma objects
+are built from those dicts (``SigmaCollection.from_dicts``, about 0.2 ms) once per target,
+because a backend applies its pipeline to the rule objects *in place*: sharing one
+collection between backends would hand each backend the previous one's field names.
+
+Anything a third-party backend raises (``Exception``, not only ``SigmaError``) becomes
+a failed outcome with its message. A backend that hangs cannot be interrupted from
+inside the process (pySigma has no cancellation hook); a backend that kills its process
+ends only the cells of that batch (see :mod:`talr_tools.convert.runner`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from talr_tools.convert.cells import Outcome
+
+# Per-process state, filled on first use in each worker (never at import time).
+_BACKENDS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+MAX_MESSAGE = 600
+
+Docs = Sequence[Mapping[str, Any]]
+Task = tuple[str, tuple[str, ...], str]  # target, pipelines, output format
+
+
+def error_message(exc: BaseException) -> str:
+    """One line: exception type and message, whitespace collapsed, bounded length."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    line = f"{type(exc).__name__}: {text}"
+    return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
+
+
+def backend_for(target: str, pipelines: tuple[str, ...]) -> Any:
+    """The (per-process cached) backend instance for ``target`` with ``pipelines`` applied in order."""
+    key = (target, pipelines)
+    backend = _BACKENDS.get(key)
+    if backend is None:
+        from talr_tools.convert.discovery import load_plugins
+
+        plugins = load_plugins()
+        pipeline = None
+        for name in pipelines:
+            built = plugins.pipelines[name]()
+            pipeline = built if pipeline is None else pipeline + built
+        backend_class: Any = plugins.backends[target]
+        backend = backend_class(processing_pipeline=pipeline)
+        _BACKENDS[key] = backend
+    return backend
+
+
+def normalise_queries(result: Any) -> list[str]:
+    """A backend's output as a list of query texts (non-text outputs as JSON)."""
+    items = result if isinstance(result, list) else [result]
+    return [
+        item if isinstance(item, str) else json.dumps(item, indent=2, ensure_ascii=False, default=str)
+        for item in items
+        if item is not None
+    ]
+
+
+def convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> tuple[Outcome, list[str], bool]:
+    """Convert one rule file for one target: the outcome, the queries, and whether they are JSON texts."""
+    from sigma.collection import SigmaCollection
+
+    try:
+        backend = backend_for(target, pipelines)
+    except Exception as exc:
+        return Outcome(False, f"cannot set up backend: {error_message(exc)}"), [], False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            collection = SigmaCollection.from_dicts([dict(d) for d in docs])
+            result = backend.convert(collection, fmt)
+            queries = normalise_queries(result)
+    except Exception as exc:
+        return Outcome(False, error_message(exc)), [], False
+    if not queries:
+        return Outcome(False, "the backend returned no query"), [], False
+    items = result if isinstance(result, list) else [result]
+    structured = any(not isinstance(item, str) for item in items)
+    return Outcome(True, "", len(queries)), queries, structured
+
+
+def run_batch(batch: list[tuple[int, Docs, list[Task]]]) -> list[tuple[int, list[list[Any]]]]:
+    """Worker entry point: ``[(rule index, documents, tasks)]`` -> ``[(rule index, outcomes)]``."""
+    results = []
+    for index, docs, tasks in batch:
+        outcomes = [convert(docs, target, pipes, fmt)[0].to_json() for target, pipes, fmt in tasks]
+        results.append((index, outcomes))
+    return results
