@@ -285,3 +285,23 @@ def test_other_signed_objects_are_verified_too(repo: Path, run_talr: Run) -> Non
 def _no_key_material(key_text: str, output: str) -> bool:
     body = [line for line in key_text.splitlines() if line and not line.startswith("-----")]
     return all(line not in output and line[:20] not in output for line in body)
+
+
+def test_taxii_envelope_and_single_object(repo: Path, run_talr: Run) -> None:
+    """Objects read back from a TAXII server (an envelope, or one object) verify without a bundle."""
+    objects = make_bundle(repo / "dist" / "b.json", repo / "keys" / "release")
+    envelope = repo / "envelope.json"
+    envelope.write_text(json.dumps({"more": False, "objects": objects}, indent=1))
+    result = run_talr("verify", str(envelope), cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "3 object signature(s) verified of 6" in result.stdout
+    single = repo / "indicator.json"
+    single.write_text(json.dumps(objects[0]))
+    assert run_talr("verify", str(single), cwd=repo).returncode == 0
+    single.write_text(json.dumps({**objects[0], "name": "renamed"}))
+    result = run_talr("verify", str(single), cwd=repo)
+    assert result.returncode == 1 and "object changed after it was signed" in result.stderr
+    not_stix = repo / "list.json"
+    not_stix.write_text("[1, 2]")
+    result = run_talr("verify", str(not_stix), cwd=repo)
+    assert result.returncode == 1 and "not a STIX bundle, TAXII envelope or STIX object" in result.stderr

@@ -48,6 +48,9 @@ def verify_bundle(path: Path, allowed: AllowedSigners, *, require_detached: bool
                   signed_types: tuple[str, ...] = SIGNED_TYPES, now: datetime | None = None) -> BundleReport:
     """Check ``path``'s detached signature (``path.sig``, when present or required) and every object signature.
 
+    ``path`` holds a STIX bundle, a TAXII 2.1 envelope (``{"objects": [...]}``, as ``get_objects``
+    returns) or a single STIX object.
+
     Failures are collected (one message each, naming the file or object id), not raised, so a
     consumer sees every problem at once. Raises :class:`SigningError` only when ``path`` cannot be read.
     """
@@ -87,8 +90,12 @@ def _objects(data: bytes, path: Path, report: BundleReport) -> list[dict[str, An
     except json.JSONDecodeError as exc:
         report.failures.append(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}")
         return []
-    if not isinstance(bundle, dict) or bundle.get("type") != "bundle" or not isinstance(bundle.get("objects"), list):
-        report.failures.append(f"{path}: not a STIX bundle (no type 'bundle' with an 'objects' list)")
+    if isinstance(bundle, dict) and "objects" not in bundle and isinstance(bundle.get("type"), str) \
+            and isinstance(bundle.get("id"), str) and bundle["type"] != "bundle":
+        return [bundle]  # one STIX object, e.g. fetched from a TAXII server
+    if not isinstance(bundle, dict) or bundle.get("type", "bundle") != "bundle" \
+            or not isinstance(bundle.get("objects"), list):
+        report.failures.append(f"{path}: not a STIX bundle, TAXII envelope or STIX object")
         return []
     objects = [o for o in bundle["objects"] if isinstance(o, dict)]
     if len(objects) != len(bundle["objects"]):
