@@ -1,0 +1,1 @@
+"""``talr lint``: the code registry, the checks, the runner, the cache and the output formats."""
