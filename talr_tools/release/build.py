@@ -16,22 +16,22 @@ Every file is written atomically; an unsigned build removes a stale ``talr-bundl
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from talr_tools.atomic import write_bytes_atomic, write_text_atomic
-from talr_tools.attack.index import load_index
 from talr_tools.config import TalrConfig
 from talr_tools.errors import TalrError
-from talr_tools.loader import parse_rule_bytes
+from talr_tools.loader import iter_rule_files, parse_rule_bytes
 from talr_tools.release import sources
+from talr_tools.release.mapper import MapSettings, RuleMapper, map_files
 from talr_tools.release.notes import Baseline, ReleaseNotes, compute_notes, render_json, render_markdown
 from talr_tools.release.times import history_times, sigma_times
 from talr_tools.stix.bundle import serialize_bundle
-from talr_tools.stix.ids import EXTENSION_DEFINITION_ID
-from talr_tools.stix.mapping import SIGMA_SPEC_VERSION, MappingContext, RuleSource, RuleTimes, map_rule
-from talr_tools.stix.markings import tlp_marking_definition
+from talr_tools.stix.mapping import SIGMA_SPEC_VERSION, RuleSource
+from talr_tools.stix.markings import TLP_MARKING_IDS, tlp_marking_definition
 from talr_tools.stix.objects import extension_definition, producer_identity, producer_identity_id, talr_identity
 from talr_tools.stix.timestamps import stix_time
 
@@ -74,25 +74,42 @@ class BuildResult:
 
 @dataclass
 class _Prepared:
-    rules: list[tuple[sources.SourceRule, RuleTimes, RuleSource]]
+    objects: list[dict[str, Any]]
     notes: ReleaseNotes
     commit: str | None
     uncommitted: list[str]
 
 
 def build_release(config: TalrConfig, options: BuildOptions) -> BuildResult:
-    """Build, optionally sign, and write the release files; returns what was written."""
+    """Build, optionally sign, and write the release files; returns what was written.
+
+    With no ``sign_key`` but ``$TALR_SIGNING_KEY`` set (a CI secret), the build signs with it.
+    """
     settings = config.section("build")
     folders = list(options.paths) if options.paths else config.rule_paths
+    sign_spec = options.sign_key
+    if sign_spec is None and os.environ.get("TALR_SIGNING_KEY"):
+        sign_spec = "env:TALR_SIGNING_KEY"
+    key = _load_key(sign_spec)  # fail fast on a bad key, before any work
+    url = settings.get("repository_url")
+    map_settings = MapSettings(
+        producer_id=producer_identity_id(config.producer), default_tlp=config.default_tlp,
+        sigma_spec_version=str(settings.get("sigma_spec_version", SIGMA_SPEC_VERSION)),
+        repository_url=str(url) if url else None, dirty=options.dirty, sign_key=sign_spec,
+        max_file_size=config.lint.max_file_size,
+    )
     repo = sources.open_repo(folders[0] if folders and folders[0].exists() else config.root)
     if repo is not None and repo.working_tree_dir is not None:
-        prepared = _from_git(repo, config, options, folders, settings)
+        prepared = _from_git(repo, config, options, folders, RuleMapper(map_settings))
     else:
         if options.rev != "HEAD" or options.since:
             raise TalrError(f"{folders[0]}: --rev and --since need a git repository, this is a plain folder")
-        prepared = _from_folder(config, folders)
-    key = _load_key(options.sign_key)
-    objects = _objects(config, prepared, str(settings.get("sigma_spec_version", SIGMA_SPEC_VERSION)), key)
+        if options.dirty:
+            raise TalrError(f"{folders[0]}: --dirty needs a git repository, this is a plain folder")
+        prepared = _from_folder(config, folders, map_settings)
+    objects = [producer_identity(config.producer), talr_identity(), extension_definition(), *prepared.objects]
+    used = {ref for o in objects for ref in o.get("object_marking_refs", ())}
+    objects.extend(tlp_marking_definition(level) for level, mid in TLP_MARKING_IDS.items() if mid in used)
     data = serialize_bundle(objects)
 
     out = options.output
@@ -106,7 +123,7 @@ def build_release(config: TalrConfig, options: BuildOptions) -> BuildResult:
         write_text_atomic(sig_path, armored)
         signature = sig_path
     else:
-        sig_path.unlink(missing_ok=True)
+        sig_path.unlink(missing_ok=True)  # a stale signature of an older bundle would fail verify
         write_bytes_atomic(bundle_path, data)
     write_text_atomic(out / NOTES_MD, render_markdown(prepared.notes))
     write_text_atomic(out / NOTES_JSON, render_json(prepared.notes))
@@ -125,51 +142,27 @@ def _load_key(spec: str | None) -> Any:
     return load_signing_key(spec)
 
 
-def _objects(config: TalrConfig, prepared: _Prepared, spec_version: str, key: Any) -> list[dict[str, Any]]:
-    ctx = MappingContext(
-        producer_id=producer_identity_id(config.producer), default_tlp=config.default_tlp,
-        attack=load_index(), sigma_spec_version=spec_version,
-    )
-    repository_url = config.section("build").get("repository_url")
-    objects: list[dict[str, Any]] = [producer_identity(config.producer), talr_identity(), extension_definition()]
-    levels: set[str] = set()
-    sign = None
-    if key is not None:
-        from talr_tools.signing import sign_object
-
-        sign = sign_object
-    for source_rule, times, where in prepared.rules:
-        if repository_url and where.commit:
-            where = RuleSource(path=where.path, commit=where.commit, repository_url=str(repository_url))
-        mapped = map_rule(source_rule.rule, times, where, ctx)
-        indicator = mapped.indicator
-        if prepared.notes.dirty:
-            indicator["extensions"][EXTENSION_DEFINITION_ID]["dirty"] = True
-        if sign is not None:
-            indicator = sign(indicator, key)
-        objects.append(indicator)
-        objects.extend(mapped.relationships)
-        objects.extend(mapped.objects)
-        levels.update(ref for o in (indicator, *mapped.objects) for ref in o.get("object_marking_refs", ()))
-    from talr_tools.stix.markings import TLP_MARKING_IDS
-
-    objects.extend(tlp_marking_definition(level) for level, mid in TLP_MARKING_IDS.items() if mid in levels)
-    return objects
-
-
-def _from_folder(config: TalrConfig, folders: list[Path]) -> _Prepared:
+def _from_folder(config: TalrConfig, folders: list[Path], settings: MapSettings) -> _Prepared:
     base = folders[0] if len(folders) == 1 and folders[0].is_dir() else config.root
-    found = sources.rules_from_folders(folders, base, config.lint.max_file_size)
-    rules = [(s, sigma_times(s.rule), RuleSource(path=s.path)) for s in found]
-    notes = compute_notes(
-        [(s.rule, s.path) for s in found], None, None, commit=None, commit_date=None, since=None,
-        dirty=False, default_tlp=config.default_tlp,
-    )
-    return _Prepared(rules=rules, notes=notes, commit=None, uncommitted=[])
+    files = list(iter_rule_files(folders))
+    shown = [sources.display_path(f, base) for f in files]
+    objects: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for result in map_files(files, shown, settings):
+        if result.error is not None:
+            raise TalrError(result.error)
+        assert result.rule_id is not None
+        other = seen.setdefault(result.rule_id.lower(), result.path)
+        if other != result.path:
+            raise TalrError(f"{result.path}: rule id {result.rule_id} is also used by {other}")
+        objects.extend(result.objects)
+    notes = ReleaseNotes(commit=None, commit_date=None, since=None, history=False, dirty=False,
+                         rule_count=len(files))
+    return _Prepared(objects=objects, notes=notes, commit=None, uncommitted=[])
 
 
 def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders: list[Path],
-              settings: dict[str, Any]) -> _Prepared:
+              mapper: RuleMapper) -> _Prepared:
     from talr_tools.versioning.history import rule_version_history
 
     rel = [sources.repo_relative(repo, f) for f in folders]
@@ -191,20 +184,20 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
             uncommitted = _uncommitted(repo, rel)
     history = rule_version_history(config.root, rev=commit.hexsha) if commit is not None else {}
 
-    rules: list[tuple[sources.SourceRule, RuleTimes, RuleSource]] = []
+    objects: list[dict[str, Any]] = []
     for item in found:
         records = history.get(str(item.rule.id))
         if not records:
-            rules.append((item, sigma_times(item.rule), RuleSource(path=item.path, commit=None)))
+            objects += mapper.objects(item.rule, sigma_times(item.rule), RuleSource(path=item.path))
             continue
         version = item.rule.talr.version
         times = history_times(records, version, dirty=options.dirty)
         record = next((r for r in records if r.version == (version or 1)), None)
         if record is None or options.dirty:
-            rules.append((item, times, RuleSource(path=item.path, commit=None)))
+            objects += mapper.objects(item.rule, times, RuleSource(path=item.path))
             continue
-        item = _as_released(repo, item, record.commit, record.path)
-        rules.append((item, times, RuleSource(path=record.path, commit=record.commit)))
+        released = _as_released(repo, item, record.commit, record.path)
+        objects += mapper.objects(released.rule, times, RuleSource(path=record.path, commit=record.commit))
 
     since = _baseline(repo, commit, options.since) if commit is not None else None
     base = rule_version_history(config.root, rev=since.commit) if since is not None else None
@@ -214,7 +207,7 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
         commit_date=stix_time(commit.committed_datetime)[:10] if commit is not None else None,
         since=since, dirty=options.dirty, default_tlp=config.default_tlp,
     )
-    return _Prepared(rules=rules, notes=notes, commit=commit.hexsha if commit else None, uncommitted=uncommitted)
+    return _Prepared(objects=objects, notes=notes, commit=commit.hexsha if commit else None, uncommitted=uncommitted)
 
 
 def _as_released(repo: git.Repo, item: sources.SourceRule, commit: str, path: str) -> sources.SourceRule:

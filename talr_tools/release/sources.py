@@ -7,9 +7,7 @@ error naming the file (a release must not silently drop a rule).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -20,10 +18,6 @@ from talr_tools.model import Rule
 
 if TYPE_CHECKING:
     import git
-
-#: Below this many files, parsing in worker processes costs more than it saves.
-PARALLEL_THRESHOLD = 400
-
 
 @dataclass
 class SourceRule:
@@ -102,31 +96,19 @@ def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
 
 
 def rules_from_folders(paths: Iterable[Path], base: Path, max_size: int) -> list[SourceRule]:
-    """The rules under ``paths`` on disk, with paths shown relative to ``base``.
-
-    Large sets are parsed in worker processes (YAML parsing dominates a build).
-    """
+    """The rules under ``paths`` on disk, with paths shown relative to ``base``."""
     files = list(iter_rule_files(paths))
-    shown = [_display(f, base) for f in files]
-    jobs = min(os.cpu_count() or 1, 8)
-    if len(files) >= PARALLEL_THRESHOLD and jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            chunk = max(16, len(files) // (jobs * 4))
-            results = list(pool.map(_load, files, shown, [max_size] * len(files), chunksize=chunk))
-    else:
-        results = [load_rule(f, display=s, max_size=max_size) for f, s in zip(files, shown, strict=True)]
+    shown = [display_path(f, base) for f in files]
+    results = [load_rule(f, display=s, max_size=max_size) for f, s in zip(files, shown, strict=True)]
     return _checked(results, shown)
 
 
-def _load(path: Path, display: str, max_size: int) -> LoadResult:
-    result = load_rule(path, display=display, max_size=max_size)
-    if result.rule is not None:
-        for doc in result.rule.documents:
-            doc.node = None  # the node tree is not needed for a build and is slow to send back
-    return result
-
-
-def _display(path: Path, base: Path) -> str:
+def display_path(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` (posix), or as given when it is elsewhere."""
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        pass
     try:
         return path.resolve().relative_to(base.resolve()).as_posix()
     except ValueError:

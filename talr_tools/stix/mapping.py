@@ -16,9 +16,11 @@ Choices where the issue is silent (see docs/stix-mapping.md):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from talr_tools.attack.index import AttackIndex
 from talr_tools.model import Rule
@@ -36,6 +38,8 @@ INDICATES_TARGETS = frozenset(
     {"attack-pattern", "campaign", "infrastructure", "intrusion-set", "malware", "threat-actor", "tool"}
 )
 _INTEL_REF_KINDS = ("report", "blog", "tweet", "other")
+_URI_SAFE = "%:/?#@!$&'()*+,;=-._~"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"{}|\\^`]+$")
 
 
 @dataclass(frozen=True)
@@ -129,12 +133,12 @@ def map_rule(rule: Rule, times: RuleTimes, source: RuleSource, ctx: MappingConte
                 targets.append(obj.stix_id)
         elif link.kind == "vulnerability" and (link.external_id or "").upper().startswith("CVE-"):
             cves.append(str(link.external_id).upper())
+    for target in dict.fromkeys(targets):
+        mapped.relationships.append(_relationship(indicator, "indicates", target, revoked))
     for cve in dict.fromkeys(cves):
         vulnerability = vulnerability_object(cve, ctx.producer_id)
         mapped.objects.append(vulnerability)
-        targets.append(vulnerability["id"])
-    for target in dict.fromkeys(targets):
-        mapped.relationships.append(_indicates(indicator, target, revoked))
+        mapped.relationships.append(_relationship(indicator, "related-to", vulnerability["id"], revoked))
     return mapped
 
 
@@ -155,15 +159,15 @@ def vulnerability_object(cve: str, producer_id: str) -> dict[str, Any]:
     }
 
 
-def _indicates(indicator: Mapping[str, Any], target: str, revoked: bool) -> dict[str, Any]:
+def _relationship(indicator: Mapping[str, Any], kind: str, target: str, revoked: bool) -> dict[str, Any]:
     rel: dict[str, Any] = {
         "type": "relationship",
         "spec_version": "2.1",
-        "id": stix_id("relationship", "indicates", indicator["id"], target),
+        "id": stix_id("relationship", kind, indicator["id"], target),
         "created": indicator["created"],
         "modified": indicator["modified"],
         "created_by_ref": indicator["created_by_ref"],
-        "relationship_type": "indicates",
+        "relationship_type": kind,
         "source_ref": indicator["id"],
         "target_ref": target,
         "object_marking_refs": indicator["object_marking_refs"],
@@ -210,12 +214,15 @@ def _external_references(rule: Rule, resolved: ResolvedTags, source: RuleSource)
         refs.append({"source_name": "mitre-attack", "external_id": obj.external_id, "url": obj.url})
     for cve in resolved.cves:
         refs.append({"source_name": "cve", "external_id": cve, "url": f"https://www.cve.org/CVERecord?id={cve}"})
-    for url in _list(rule.primary.data.get("references")):
-        if isinstance(url, str) and url.strip():
-            refs.append({"source_name": "sigma-reference", "url": url.strip()})
+    for reference in _list(rule.primary.data.get("references")):
+        text = str(reference).strip()
+        if _URL.match(text):
+            refs.append({"source_name": "sigma-reference", "url": _uri(text)})
+        elif text:  # Sigma references are sometimes plain text ("Internal Research")
+            refs.append({"source_name": "sigma-reference", "description": text})
     for link in rule.talr.intel:
-        if link.url and (link.kind in _INTEL_REF_KINDS or not link.stix_id):
-            ref: dict[str, Any] = {"source_name": f"talr-intel-{link.kind}", "url": link.url}
+        if link.url and _URL.match(link.url) and (link.kind in _INTEL_REF_KINDS or not link.stix_id):
+            ref: dict[str, Any] = {"source_name": f"talr-intel-{link.kind}", "url": _uri(link.url)}
             if link.name:
                 ref["description"] = link.name
             if link.external_id:
@@ -258,6 +265,13 @@ def _extension(rule: Rule, tlp: str, level: str | None, source: RuleSource) -> d
     if talr.expected_failures:
         ext["expected_failures"] = [{"target": f.target, "reason": f.reason} for f in talr.expected_failures]
     return ext
+
+
+def _uri(url: str) -> str:
+    """``url`` with the characters RFC 3986 does not allow there (``[`` ``]`` in a query...) escaped."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, tail = rest.partition("/")
+    return scheme + sep + host + slash + quote(tail, safe=_URI_SAFE)
 
 
 def _list(value: Any) -> list[Any]:

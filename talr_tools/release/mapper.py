@@ -1,0 +1,111 @@
+"""Rule -> signed STIX objects, in this process or in worker processes (a large plain folder).
+
+YAML parsing, mapping and per-object signing are independent per rule, so a large build runs
+them in a process pool: each worker builds its own mapping context and loads the signing key
+itself (from the same ``--sign-key`` spec), and sends back plain dicts.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from talr_tools.attack.index import load_index
+from talr_tools.loader import load_rule
+from talr_tools.model import Rule
+from talr_tools.release.times import sigma_times
+from talr_tools.stix.ids import EXTENSION_DEFINITION_ID
+from talr_tools.stix.mapping import MappingContext, RuleSource, RuleTimes, map_rule
+
+#: Below this many files, worker processes cost more than they save.
+PARALLEL_THRESHOLD = 400
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """What every rule's mapping needs; picklable, so workers can rebuild their context."""
+
+    producer_id: str
+    default_tlp: str
+    sigma_spec_version: str
+    repository_url: str | None = None
+    dirty: bool = False
+    sign_key: str | None = None
+    max_file_size: int = 1024 * 1024
+
+
+@dataclass
+class FileResult:
+    """One file mapped: its objects, or the one-line error (naming file and line) that stops the build."""
+
+    path: str
+    rule_id: str | None
+    objects: list[dict[str, Any]]
+    error: str | None = None
+
+
+class RuleMapper:
+    """Maps (and signs) rules with one context and key."""
+
+    def __init__(self, settings: MapSettings) -> None:
+        self.settings = settings
+        self.ctx = MappingContext(
+            producer_id=settings.producer_id, default_tlp=settings.default_tlp, attack=load_index(),
+            sigma_spec_version=settings.sigma_spec_version,
+        )
+        self.key: Any = None
+        if settings.sign_key is not None:
+            from talr_tools.signing import load_signing_key
+
+            self.key = load_signing_key(settings.sign_key)
+
+    def objects(self, rule: Rule, times: RuleTimes, source: RuleSource) -> list[dict[str, Any]]:
+        """The indicator (signed when there is a key), its relationships and referenced objects."""
+        if self.settings.repository_url and source.commit:
+            source = RuleSource(path=source.path, commit=source.commit, repository_url=self.settings.repository_url)
+        mapped = map_rule(rule, times, source, self.ctx)
+        indicator = mapped.indicator
+        if self.settings.dirty:
+            indicator["extensions"][EXTENSION_DEFINITION_ID]["dirty"] = True
+        if self.key is not None:
+            from talr_tools.signing import sign_object
+
+            indicator = sign_object(indicator, self.key)
+        return [indicator, *mapped.relationships, *mapped.objects]
+
+    def file(self, path: Path, display: str) -> FileResult:
+        """Load one plain Sigma file and map it with Sigma-date times."""
+        result = load_rule(path, display=display, max_size=self.settings.max_file_size)
+        rule = result.rule
+        if rule is None:
+            first = result.findings[0].render() if result.findings else f"{display}: cannot read rule"
+            return FileResult(display, None, [], error=f"{first} (a release build needs every rule file to parse)")
+        if rule.id is None:
+            message = f"{display}:{rule.primary.line}:1: rule has no Sigma id, it cannot be published"
+            return FileResult(display, None, [], error=message)
+        return FileResult(display, rule.id, self.objects(rule, sigma_times(rule), RuleSource(path=display)))
+
+
+_WORKER: dict[str, RuleMapper] = {}
+
+
+def _init(settings: MapSettings) -> None:
+    _WORKER["mapper"] = RuleMapper(settings)
+
+
+def _map_file(path: Path, display: str) -> FileResult:
+    return _WORKER["mapper"].file(path, display)
+
+
+def map_files(files: list[Path], shown: list[str], settings: MapSettings) -> list[FileResult]:
+    """Map every file (in order), in worker processes when there are many."""
+    jobs = min(os.cpu_count() or 1, 8)
+    if len(files) < PARALLEL_THRESHOLD or jobs < 2:
+        mapper = RuleMapper(settings)
+        return [mapper.file(f, s) for f, s in zip(files, shown, strict=True)]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(settings,)) as pool:
+        chunk = max(16, len(files) // (jobs * 4))
+        return list(pool.map(_map_file, files, shown, chunksize=chunk))
