@@ -305,3 +305,11 @@ def test_taxii_envelope_and_single_object(repo: Path, run_talr: Run) -> None:
     not_stix.write_text("[1, 2]")
     result = run_talr("verify", str(not_stix), cwd=repo)
     assert result.returncode == 1 and "not a STIX bundle, TAXII envelope or STIX object" in result.stderr
+
+
+def test_without_talr_toml_allowed_signers_default_is_relative_to_cwd(repo: Path, run_talr: Run) -> None:
+    bundle = release(repo, run_talr)
+    (repo / "talr.toml").unlink()
+    result = run_talr("verify", str(bundle), cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert f"detached signature by {PRINCIPAL}" in result.stdout

@@ -61,6 +61,8 @@ def verify(
     if not bundle.is_file():
         raise SigningError(f"{bundle}: no such file")
     cfg = resolve_config(config, [bundle])
+    if cfg.path is None:  # no talr.toml above the bundle: defaults relative to the current folder
+        cfg = resolve_config(None)
     allowed = signers_for_config(cfg, allowed_signers, revoked_keys)
     if detached_only:
         try:
