@@ -52,6 +52,17 @@ def test_round_trip_and_signature_shape(setup: tuple[Path, AllowedSigners]) -> N
     assert sign_object(signed, key) == signed
 
 
+def test_sign_in_place(setup: tuple[Path, AllowedSigners]) -> None:
+    key_path, allowed = setup
+    key = load_signing_key(str(key_path))
+    obj = sample_indicator()
+    copied = sign_object(obj, key)
+    same = sign_object(obj, key, in_place=True)
+    assert same is obj
+    assert same == copied
+    assert verify_object(obj, allowed).fingerprint == key.fingerprint
+
+
 def test_survives_json_reserialisation(setup: tuple[Path, AllowedSigners]) -> None:
     key_path, allowed = setup
     signed = sign_object(sample_indicator(), load_signing_key(str(key_path)))

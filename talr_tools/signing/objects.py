@@ -63,13 +63,14 @@ def signing_payload(obj: dict[str, Any]) -> bytes:
     return canonical_json(obj)
 
 
-def sign_object(obj: dict[str, Any], key: SigningKey) -> dict[str, Any]:
+def sign_object(obj: dict[str, Any], key: SigningKey, *, in_place: bool = False) -> dict[str, Any]:
     """A deep copy of ``obj`` with its signature in the TALR extension (created when absent).
 
+    With ``in_place``, ``obj`` itself is signed and returned (saves the copy in bulk builds).
     An existing signature is replaced. Ed25519 signatures are deterministic, so signing the
     same object with the same key gives the same value (reproducible builds).
     """
-    signed = copy.deepcopy(obj)
+    signed = obj if in_place else copy.deepcopy(obj)
     ext = signed.setdefault("extensions", {}).setdefault(
         EXTENSION_DEFINITION_ID, {"extension_type": "property-extension"})
     ext.pop(SIGNATURE_MEMBER, None)
