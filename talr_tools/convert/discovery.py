@@ -142,7 +142,8 @@ def discover_pipelines() -> list[PipelineInfo]:
     owners = _distribution_of_modules()
     result = []
     for identifier, factory in plugins.pipelines.items():
-        module = getattr(factory, "__module__", "") or ""
+        inner = getattr(factory, "func", None)  # pySigma's @Pipeline decorator wraps the factory
+        module = getattr(inner or factory, "__module__", "") or ""
         dist, version = _owner(module, owners)
         try:
             pipeline = factory()

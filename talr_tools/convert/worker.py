@@ -15,8 +15,10 @@ ends only the cells of that batch (see :mod:`talr_tools.convert.runner`).
 from __future__ import annotations
 
 import json
+import socket
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from talr_tools.convert.cells import Outcome
@@ -65,6 +67,43 @@ def normalise_queries(result: Any) -> list[str]:
     ]
 
 
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+@contextmanager
+def no_network() -> Iterator[None]:
+    """Refuse any name lookup or connection except to 127.0.0.1/localhost while inside.
+
+    TALR must not touch the network at run time; some backend output formats download
+    data (e.g. Elastic's ``siem_rule`` formats fetch MITRE ATT&CK). Inside this block such a
+    backend fails at once with a clear message instead of waiting on a DNS timeout.
+    """
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def guard(host: Any) -> None:
+        text = str(host[0] if isinstance(host, tuple) else host)
+        if not text.startswith(_LOOPBACK):
+            raise OSError(f"network access to {text} blocked by TALR (conversion must work offline)")
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        guard(host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            guard(address)
+        real_connect(self, address)
+
+    socket.getaddrinfo = getaddrinfo
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real_getaddrinfo
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+
+
 def convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> tuple[Outcome, list[str], bool]:
     """Convert one rule file for one target: the outcome, the queries, and whether they are JSON texts."""
     from sigma.collection import SigmaCollection
@@ -74,7 +113,7 @@ def convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> tu
     except Exception as exc:
         return Outcome(False, f"cannot set up backend: {error_message(exc)}"), [], False
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), no_network():
             warnings.simplefilter("ignore")
             collection = SigmaCollection.from_dicts([dict(d) for d in docs])
             result = backend.convert(collection, fmt)
