@@ -21,6 +21,12 @@ _SEVERITY = {"high": Severity.ERROR, "medium": Severity.WARNING, "low": Severity
 
 # Where a pySigma error or issue points, from words in its class name (first match wins).
 _FIELD_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("timespan", ("correlation", "timespan")),
+    ("correlationtype", ("correlation", "type")),
+    ("correlationcondition", ("correlation", "condition")),
+    ("rulenotfound", ("correlation", "rules")),
+    ("filterruleref", ("filter", "rules")),
+    ("filtercondition", ("filter", "condition")),
     ("correlation", ("correlation",)),
     ("filter", ("filter",)),
     ("condition", ("detection", "condition")),
@@ -185,7 +191,7 @@ def _issue_finding(issue: Any, code: str, doc: RuleDocument, display: str) -> Fi
 def _issue_position(issue: Any, doc: RuleDocument, tag_text: str | None) -> tuple[int, int]:
     tags = doc.data.get("tags")
     if tag_text is not None and isinstance(tags, list):
-        for index, tag in enumerate(tags):
+        for index, tag in reversed(list(enumerate(tags))):  # last: for duplicates, the repeated one
             if isinstance(tag, str) and tag.lower() == tag_text.lower():
                 return doc.position(["tags", index])
     name = type(issue).__name__
