@@ -24,7 +24,7 @@ def build_app() -> typer.Typer:
     """The ``talr`` application with every command registered."""
     from talr_tools.cli import attack_cmd, build_cmd, history_cmd, sign_cmd, version_cmd
     from talr_tools.cli import lint_cmd
-    from talr_tools.cli import fmt_cmd
+    from talr_tools.cli import fmt_cmd, new_cmd
     from talr_tools.cli import convert_cmd
 
     app = typer.Typer(
@@ -44,6 +44,7 @@ def build_app() -> typer.Typer:
     app.add_typer(attack_cmd.app, name="attack")
     app.command("lint")(lint_cmd.lint)
     app.command("fmt")(fmt_cmd.fmt)
+    app.command("new")(new_cmd.new)
     app.add_typer(version_cmd.app, name="version")
     app.command("history")(history_cmd.history)
     app.command("build")(build_cmd.build)
