@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -26,8 +27,11 @@ def copy_fixture(dest: Path) -> Path:
 
 def commit_all(repo: git.Repo, message: str, when: str) -> str:
     """Stage everything and commit with author and committer time ``when`` (ISO 8601)."""
+    moment = dt.datetime.fromisoformat(when)
+    offset = int(moment.utcoffset().total_seconds() // 60) if moment.utcoffset() else 0  # type: ignore[union-attr]
+    stamp = f"{int(moment.timestamp())} {'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
     repo.git.add(A=True)
-    return repo.index.commit(message, author_date=when, commit_date=when).hexsha
+    return repo.index.commit(message, author_date=stamp, commit_date=stamp).hexsha
 
 
 def fixture_repo(repo: git.Repo, when: str = "2024-06-01T10:00:00+00:00") -> Path:
