@@ -167,3 +167,13 @@ def test_cli_outside_git_and_broken_rule(tmp_path: Path, repo: git.Repo, run_tal
     assert broken.returncode == 1
     assert broken.stdout.startswith("rules/a.yml:") and "TALR005" in broken.stdout
     assert "VER005" not in broken.stdout  # unreadable is not deleted
+
+
+def test_dry_run_writes_nothing(repo: git.Repo, run_talr) -> None:  # type: ignore[no-untyped-def]
+    root = root_of(repo)
+    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01", image="\\d.exe"))
+    before = (root / "rules/a.yml").read_text()
+    done = run_talr("version", "bump", "--dry-run", "-m", "Try", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"rules/a.yml: would bump {RID} v1 -> v2: Try"
+    assert (root / "rules/a.yml").read_text() == before

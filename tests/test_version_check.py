@@ -88,7 +88,39 @@ def test_bump_needs_modified_and_changelog(repo: git.Repo) -> None:
                                        changelog=[(2, "2024-01-15", "n")]))
     result = version_check(root_of(repo))
     assert [(f.code, f.message) for f in result.findings] == [
-        ("VER007", "modified 2024-01-15 is before the base's 2024-02-01")]
+        ("VER007", "modified 2024-01-15 is before the base's 2024-02-01; set it to the date of this change")]
+    put(repo, "rules/a.yml", rule_text(RID, version=2, image="\\bad.exe", modified="2024-02-01",
+                                       changelog=[(2, "2024-02-01", "n")]))
+    assert codes(repo) == [("rules/a.yml", "VER007")]  # left unchanged from the base
+
+
+def test_id_change_with_successor_link_is_a_new_rule(repo: git.Repo) -> None:
+    put(repo, "rules/a.yml", rule_text(NEW, version=1, related=[(RID, "renamed")]))
+    assert codes(repo) == []
+    put(repo, "rules/a.yml", rule_text(NEW, version=2, related=[(RID, "renamed")]))
+    assert codes(repo) == [("rules/a.yml", "VER006")]
+
+
+def test_json_output(repo: git.Repo, run_talr) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    put(repo, "rules/a.yml", rule_text(RID, version=1, image="\\bad.exe", modified="2024-02-01"))
+    done = run_talr("version", "check", "--format", "json", cwd=root_of(repo))
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["base"] == repo.commit("main").hexsha and data["base_reason"] == "merge-base with main"
+    lines = (root_of(repo) / "rules/a.yml").read_text().splitlines()
+    line = lines.index("    version: 1") + 1
+    assert [(f["path"], f["code"], f["line"]) for f in data["findings"]] == [("rules/a.yml", "VER001", line)]
+
+
+def test_repository_without_commits_checks_every_rule_as_new(git_repo: git.Repo) -> None:
+    root = root_of(git_repo)
+    (root / "talr.toml").write_text('rule_dirs = ["rules"]\n')
+    put(git_repo, "rules/a.yml", rule_text(RID, version=1))
+    put(git_repo, "rules/b.yml", rule_text(NEW, version=4))
+    assert codes(git_repo) == [("rules/b.yml", "VER006")]
+    assert codes(git_repo, staged=True) == [("rules/b.yml", "VER006")]
 
 
 def test_bump_without_content_change_is_reported(repo: git.Repo) -> None:

@@ -10,7 +10,8 @@ VER004  rule id changed (the file held another rule id at the base) without link
 VER005  rule deleted without being deprecated first (base ``status: deprecated``) and without
         a successor that links it with Sigma ``related`` of type obsolete, renamed or merged
 VER006  new rule not at version 1
-VER007  version bumped but ``modified`` not set, or earlier than the base's ``modified``
+VER007  version bumped but ``modified`` not set, or not later than the base's ``modified``
+        (equal is accepted only when the base's date is today: a second change the same day)
 VER008  version bumped but the changelog has no entry for the new version
 VER009  version bumped but the content did not change (only formatting, comments, key order
         or fields that do not count, see :mod:`talr_tools.canonical`)
@@ -135,9 +136,12 @@ def _check_pair(pair: Comparison, base: Base) -> list[Finding]:
     if modified is None:
         out.append(_at(pair.path, rule, ("modified",), "VER007",
                        f"version bumped to {new} but `modified` is not set"))
-    elif base_modified is not None and modified < base_modified:
+    elif base_modified is not None and (modified < base_modified or (
+            modified == base_modified and base_modified < dt.datetime.now(dt.UTC).date())):
+        relation = "before" if modified < base_modified else "the same as"
         out.append(_at(pair.path, rule, ("modified",), "VER007",
-                       f"modified {modified} is before the base's {base_modified}"))
+                       f"modified {modified} is {relation} the base's {base_modified}; "
+                       "set it to the date of this change"))
     if not any(entry.version == new for entry in rule.talr.changelog):
         out.append(_at(pair.path, rule, ("talr", "changelog"), "VER008",
                        f"version bumped to {new} but talr.changelog has no entry for version {new}"))
