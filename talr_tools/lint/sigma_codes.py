@@ -183,7 +183,7 @@ VALIDATOR_CODES: tuple[ValidatorCode, ...] = (
                   'Checks if a rule has an excessively long title'),
     ValidatorCode('SV147', 'sigmahq_title_start', 'on', 'warning',
                   "Checks if a rule title starts with the word 'Detect' or 'Detects'"),
-    ValidatorCode('SV148', 'sigmahq_unknown_field', 'on', 'warning',
+    ValidatorCode('SV148', 'sigmahq_unknown_field', 'superseded', 'warning',
                   'Checks if a rule uses an unknown field'),
     ValidatorCode('SV149', 'sigmahq_unsupported_regex_group_construct', 'on', 'error',
                   'Checks if a rule uses an unsupported regular expression group constructs'),
@@ -192,5 +192,6 @@ VALIDATOR_CODES: tuple[ValidatorCode, ...] = (
 STATE_REASONS = {
     "network": "downloads data at run time (MITRE ATT&CK/D3FEND or SigmaHQ JSON from GitHub)",
     "crossfile": "needs every rule of the run at once; TALR401/TALR402 check ids and titles instead",
-    "superseded": "TALR130 reports the same problem with the exact line",
+    "superseded": "a TALR code reports the same problem at the exact line (TALR130: modified before date; "
+                  "TALR103: unknown top-level key)",
 }
