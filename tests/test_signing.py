@@ -173,6 +173,16 @@ def test_malformed_allowed_signers_names_file_and_line(tmp_path: Path, line: str
         AllowedSigners.load(_allowed(tmp_path, line))
 
 
+def test_missing_principals_and_unverifiable_key_types(tmp_path: Path, ed_key: Path) -> None:
+    with pytest.raises(SigningError, match="allowed_signers:2: missing principals before the key"):
+        AllowedSigners.load(_allowed(tmp_path, public_line(ed_key) + "\n"))
+    # a DSA or security-key line does not make the file unusable; it just never verifies anything
+    allowed = AllowedSigners.load(_allowed(tmp_path, "old ssh-dss AAAAB3NzaC1kc3MAAACBAP\n",
+                                           "yubi sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5\n",
+                                           allowed_line("ci", ed_key)))
+    assert verify_bytes(DATA, sign_bytes(DATA, load_signing_key(str(ed_key))), allowed).principal == "ci"
+
+
 def test_key_type_mismatch_in_allowed_signers(tmp_path: Path, ed_key: Path) -> None:
     b64 = public_line(ed_key).split()[1]
     with pytest.raises(SigningError, match="allowed_signers:2: key type ssh-rsa does not match"):

@@ -184,3 +184,16 @@ def test_canonical_json_equals_rfc8785_on_corpus_rules(corpus: Path) -> None:
         obj["pattern"] = path.read_text(encoding="utf-8")
         obj["name"] = path.stem
         assert canonical_json(obj) == rfc8785.dumps(obj), path
+
+
+def test_values_outside_i_json_are_clear_errors(setup: tuple[Path, AllowedSigners]) -> None:
+    from talr_tools.signing import SigningError
+
+    key_path, allowed = setup
+    key = load_signing_key(str(key_path))
+    with pytest.raises(SigningError, match=r"^indicator--\S+: cannot canonicalise \(RFC 8785\)"):
+        sign_object({**sample_indicator(), "confidence": float("nan")}, key)
+    signed = sign_object(sample_indicator(), key)
+    signed["extensions"][EXTENSION_DEFINITION_ID]["version"] = 2**60
+    with pytest.raises(VerificationError, match=r"^indicator--\S+: cannot canonicalise the object"):
+        verify_object(signed, allowed)

@@ -28,6 +28,7 @@ from talr_tools.signing.keys import PublicKey
 
 _KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
               "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
+_VERIFIABLE = frozenset(_KEY_TYPES[:5])
 _TIME = re.compile(r"^(\d{8}|\d{12}|\d{14})(Z?)$", re.IGNORECASE)
 
 
@@ -154,6 +155,9 @@ def _parse_line(raw: str, path: str, lineno: int) -> AllowedSigner | None:
         return None
     where = f"{path}:{lineno}"
     principals_field, rest = _next_token(line, where)
+    if principals_field in _KEY_TYPES:
+        raise SigningError(f"{where}: missing principals before the key "
+                           f"(e.g. release@example.org {principals_field} ...)")
     principals = tuple(p.strip() for p in principals_field.split(",") if p.strip())
     if not principals:
         raise SigningError(f"{where}: empty principals")
@@ -170,8 +174,8 @@ def _parse_line(raw: str, path: str, lineno: int) -> AllowedSigner | None:
         raise SigningError(f"{where}: expected 'keytype base64-key' after the principals")
     key_type, key_b64 = parts[0], parts[1]
     key: PublicKey | None = None
-    if key_type.startswith("sk-"):
-        key = None  # security-key signatures: listed but not verifiable by TALR
+    if key_type not in _VERIFIABLE:
+        key = None  # e.g. security keys (sk-...), DSA: listed, never trusted by talr verify
     else:
         try:
             key = PublicKey.from_openssh(key_type, key_b64)

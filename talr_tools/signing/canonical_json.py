@@ -20,7 +20,11 @@ _MAX_SAFE = 2**53 - 1
 
 
 def canonical_json(obj: Any) -> bytes:
-    """The RFC 8785 canonical UTF-8 bytes of ``obj``."""
+    """The RFC 8785 canonical UTF-8 bytes of ``obj``.
+
+    Raises ``ValueError`` for values outside I-JSON (NaN/infinity, integers beyond 2**53 - 1,
+    lone surrogates), as ``rfc8785`` does.
+    """
     if _fast_ok(obj):
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return rfc8785.dumps(obj)

@@ -27,7 +27,7 @@ from typing import Any
 
 from talr_tools.signing.allowed import AllowedSigners, VerifiedSigner
 from talr_tools.signing.canonical_json import canonical_json
-from talr_tools.signing.errors import VerificationError
+from talr_tools.signing.errors import SigningError, VerificationError
 from talr_tools.signing.keys import SigningKey
 from talr_tools.signing.sshsig import check_blob, sign_blob
 from talr_tools.stix.ids import EXTENSION_DEFINITION_ID
@@ -74,7 +74,12 @@ def sign_object(obj: dict[str, Any], key: SigningKey, *, in_place: bool = False)
     ext = signed.setdefault("extensions", {}).setdefault(
         EXTENSION_DEFINITION_ID, {"extension_type": "property-extension"})
     ext.pop(SIGNATURE_MEMBER, None)
-    blob = sign_blob(canonical_json(signed), key, OBJECT_NAMESPACE)
+    try:
+        payload = canonical_json(signed)
+    except ValueError as exc:
+        oid = signed.get("id", "<object without id>")
+        raise SigningError(f"{oid}: cannot canonicalise (RFC 8785): {exc}") from None
+    blob = sign_blob(payload, key, OBJECT_NAMESPACE)
     ext[SIGNATURE_MEMBER] = {
         "key_fingerprint": key.fingerprint,
         "namespace": OBJECT_NAMESPACE,
@@ -106,7 +111,11 @@ def verify_object(obj: dict[str, Any], allowed: AllowedSigners, *, now: datetime
         if not isinstance(sig, dict) or sig.get("namespace") != OBJECT_NAMESPACE:
             raise VerificationError(f"{oid}: object signature namespace must be {OBJECT_NAMESPACE!r}")
         blob = base64.b64decode(str(sig.get("value", "")), validate=True)
-        parsed = check_blob(signing_payload(obj), blob, OBJECT_NAMESPACE)
+        try:
+            payload = signing_payload(obj)
+        except ValueError as exc:  # NaN, integers beyond 2**53, lone surrogates: not I-JSON
+            raise VerificationError(f"cannot canonicalise the object (RFC 8785): {exc}") from None
+        parsed = check_blob(payload, blob, OBJECT_NAMESPACE)
         if sig.get("key_fingerprint") != parsed.public_key.fingerprint:
             raise VerificationError(
                 f"key_fingerprint {sig.get('key_fingerprint')} is not the signing key {parsed.public_key.fingerprint}")
