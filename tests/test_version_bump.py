@@ -177,3 +177,13 @@ def test_dry_run_writes_nothing(repo: git.Repo, run_talr) -> None:  # type: igno
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"rules/a.yml: would bump {RID} v1 -> v2: Try"
     assert (root / "rules/a.yml").read_text() == before
+
+
+def test_cli_bump_reports_unreadable_changed_rules(repo: git.Repo, run_talr) -> None:  # type: ignore[no-untyped-def]
+    root = root_of(repo)
+    put(repo, "rules/plain.yml", rule_text(OTHER, image="\\p.exe"))
+    (root / "rules/a.yml").write_text("title: [unclosed\n")
+    done = run_talr("version", "bump", "-m", "Tune", cwd=root)
+    assert done.returncode == 1
+    assert done.stdout.strip() == f"rules/plain.yml: bumped {OTHER} v1 -> v2: Tune"
+    assert "rules/a.yml:" in done.stderr and "TALR005" in done.stderr and "not bumped" in done.stderr

@@ -237,7 +237,10 @@ def test_two_branches_bumping_the_same_rule_then_merged_is_reported(repo: git.Re
     repo.git.checkout("-q", "feature")
     put(repo, "rules/a.yml", BUMPED)
     commit(repo, "feature bumps")
-    assert codes(repo) == []  # alone, the feature's bump is right
+    result = version_check(root_of(repo))  # before merging main: the collision is seen on main's tip
+    assert [(f.code, f.path) for f in result.findings] == [("VER010", "rules/a.yml")]
+    assert result.findings[0].message.startswith("main already has version 2 of this rule with other content")
+    assert version_check(root_of(repo), "main~1").findings == []  # against the old base alone it is right
     repo.git.merge("-q", "main", "-m", "merge main", "-X", "ours")  # now both bumps meet at version 2
     put(repo, "rules/a.yml", rule_text(RID, version=2, image="\\bad.exe", title="Both", modified="2024-06-01",
                                        changelog=[(2, "2024-06-01", "Catch bad.exe")]))
@@ -245,3 +248,17 @@ def test_two_branches_bumping_the_same_rule_then_merged_is_reported(repo: git.Re
     result = version_check(root_of(repo))
     assert [(f.code, f.path) for f in result.findings] == [("VER001", "rules/a.yml")]
     assert "version is still 2" in result.findings[0].message
+
+
+def test_rule_folder_in_a_subfolder_of_the_repository(git_repo: git.Repo) -> None:
+    root = root_of(git_repo)
+    (root / "detections").mkdir()
+    (root / "detections/talr.toml").write_text('rule_dirs = ["sigma"]\n')
+    put(git_repo, "detections/sigma/a.yml", rule_text(RID, version=1))
+    put(git_repo, "other/not-a-rule.yml", rule_text(NEW, version=9))  # outside the rule folders
+    commit(git_repo, "add")
+    git_repo.git.checkout("-q", "-b", "feature")
+    put(git_repo, "detections/sigma/a.yml", rule_text(RID, version=1, image="\\bad.exe"))
+    put(git_repo, "other/not-a-rule.yml", rule_text(NEW, version=12))
+    result = version_check(root / "detections")
+    assert [(f.path, f.code) for f in result.findings] == [("detections/sigma/a.yml", "VER001")]

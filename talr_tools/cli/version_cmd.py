@@ -77,6 +77,8 @@ def bump(
     config: ConfigOption = None,
 ) -> None:
     """Bump every rule changed since the base and not bumped yet: version, modified, changelog."""
+    from dataclasses import replace
+
     from talr_tools.versioning.bump import version_bump
 
     cfg = resolve_config(config)
@@ -86,7 +88,12 @@ def bump(
     for item in result.bumps:
         typer.echo(f"{display_path(workdir, item.path)}: {verb} {item.rule_id} "
                    f"v{item.old} -> v{item.new}: {item.note}")
+    for finding in result.unreadable:
+        echo_err(replace(finding, path=display_path(workdir, finding.path)).render())
     echo_err(f"{len(result.bumps)} rule(s) {verb}; base {result.base.label} ({result.base.reason})")
+    if result.unreadable:
+        echo_err(f"{len(result.unreadable)} changed file(s) not readable as rules: not bumped")
+        raise typer.Exit(1)
 
 
 def _workdir(root: Path) -> Path:

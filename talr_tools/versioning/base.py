@@ -37,6 +37,7 @@ class Base:
 
     commit: git.Commit | None
     reason: str
+    upstream: git.Commit | None = None  # the main branch tip, when the base is a merge-base with it
 
     @property
     def label(self) -> str:
@@ -82,7 +83,7 @@ def _resolve(rrepo: RuleRepo, ref: str | None) -> Base:
             continue
         bases = repo.merge_base(head, other)
         if bases and isinstance(bases[0], git.Commit):
-            return Base(bases[0], f"merge-base with {upstream}")
+            return Base(bases[0], f"merge-base with {upstream}", other)
         if shallow:
             raise _ShallowError(f"the merge-base of HEAD and {upstream} is not in the local history")
         break

@@ -16,11 +16,12 @@ every file untouched.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from talr_tools.atomic import write_text_atomic
 from talr_tools.errors import TalrError
+from talr_tools.model import Finding
 from talr_tools.versioning.base import Base, resolve_base
 from talr_tools.versioning.changes import collect_changes
 from talr_tools.versioning.check import Comparison, compare_pairs
@@ -45,6 +46,7 @@ class BumpResult:
 
     base: Base
     bumps: list[Bump]
+    unreadable: list[Finding] = field(default_factory=list)  # changed files that do not parse
 
 
 def version_bump(root: Path, base_ref: str | None = None, *, message: str | None = None,
@@ -64,7 +66,7 @@ def version_bump(root: Path, base_ref: str | None = None, *, message: str | None
     if not dry_run:
         for bump, text in planned:
             write_text_atomic(rrepo.workdir / bump.path, text)
-    return BumpResult(base=base, bumps=[b for b, _ in planned])
+    return BumpResult(base=base, bumps=[b for b, _ in planned], unreadable=list(changes.current.findings))
 
 
 def _commit_subject(rrepo: RuleRepo, base: Base, pair: Comparison) -> str:

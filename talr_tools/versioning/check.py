@@ -15,6 +15,8 @@ VER007  version bumped but ``modified`` not set, or not later than the base's ``
 VER008  version bumped but the changelog has no entry for the new version
 VER009  version bumped but the content did not change (only formatting, comments, key order
         or fields that do not count, see :mod:`talr_tools.canonical`)
+VER010  the main branch already holds this version (or a later one) of the rule with other
+        content: another branch bumped it since the merge-base; merge main and bump again
 ======  ===================================================================================
 
 A rule without ``talr.version`` is at version 1. Rules that do not parse are reported with
@@ -109,6 +111,7 @@ def check_changes(rrepo: RuleRepo, base: Base, changes: ChangeSet) -> list[Findi
             findings.append(_at(path, rule, ("talr", "version"), "VER006",
                                 f"new rule {rule_id} is at version {rule_version(rule)}; a new rule starts at 1"))
     findings.extend(_check_disappeared(rrepo, base, changes))
+    findings.extend(_check_upstream(rrepo, base, changes))
     return sorted(findings, key=lambda f: (f.path, f.line or 0, f.col or 0, f.code))
 
 
@@ -145,6 +148,37 @@ def _check_pair(pair: Comparison, base: Base) -> list[Finding]:
     if not any(entry.version == new for entry in rule.talr.changelog):
         out.append(_at(pair.path, rule, ("talr", "changelog"), "VER008",
                        f"version bumped to {new} but talr.changelog has no entry for version {new}"))
+    return out
+
+
+def _check_upstream(rrepo: RuleRepo, base: Base, changes: ChangeSet) -> list[Finding]:
+    """Bumps that collide with a bump made on the main branch since the merge-base (VER010).
+
+    Only the bumped rules are looked up in the main branch's tree, at their current and base
+    paths (a rule also moved on main is not found: the merge then shows it).
+    """
+    upstream = base.upstream
+    if upstream is None or base.commit is None or upstream == base.commit:
+        return []
+    out: list[Finding] = []
+    for pair in compare_pairs(changes):
+        if pair.version != pair.base_version + 1:
+            continue
+        for path in dict.fromkeys((pair.path, pair.base_path)):
+            try:
+                blob = upstream.tree / path
+            except KeyError:
+                continue
+            result = parse_rule_bytes(rrepo.read_blob(blob.hexsha), Path(path))
+            theirs = result.rule
+            if (theirs is None or theirs.id != pair.rule_id or rule_version(theirs) < pair.version
+                    or theirs.content_hash == pair.current.content_hash):
+                continue
+            name = base.reason.removeprefix("merge-base with ")
+            out.append(_at(pair.path, pair.current, ("talr", "version"), "VER010",
+                           f"{name} already has version {rule_version(theirs)} of this rule with other content "
+                           f"(bumped on another branch since {base.label}); merge {name} and bump again"))
+            break
     return out
 
 
