@@ -103,3 +103,17 @@ def test_plain_folder_notes_say_there_is_no_history(tmp_path: Path, run_talr: Ru
     assert "no git history" in (root / "dist" / "release-notes.md").read_text(encoding="utf-8")
     bad = run_talr("build", "--since", "v1", cwd=root)
     assert bad.returncode == 2 and "need a git repository" in bad.stderr
+
+
+def test_rule_already_deprecated_at_the_base_is_not_announced_again(git_repo: git.Repo, run_talr: Run) -> None:
+    root = fixture_repo(git_repo)
+    git_repo.create_tag("v1")
+    path = root / "rules" / "old_rule_deprecated.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("    version: 2\n", "    version: 3\n").replace(
+        "description: Replaced by a better rule.", "description: Replaced by rule X."), encoding="utf-8")
+    commit_all(git_repo, "reword deprecated rule", "2024-09-01T00:00:00+00:00")
+
+    assert run_talr("build", cwd=root).returncode == 0
+    notes = json.loads((root / "dist" / "release-notes.json").read_text(encoding="utf-8"))
+    assert [u["id"] for u in notes["updated"]] == [DEPRECATED]
+    assert notes["deprecated"] == []

@@ -11,7 +11,7 @@ and list no changes. Dates are commit dates, never the build clock.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,9 +67,14 @@ def compute_notes(
     since: Baseline | None,
     dirty: bool,
     default_tlp: str,
+    was_deprecated: Callable[[str], bool] | None = None,
 ) -> ReleaseNotes:
     """Release notes for ``rules`` (rule, repository path) given their history at the build
-    commit (``head``) and at the previous release (``base``; ``None`` = no previous release)."""
+    commit (``head``) and at the previous release (``base``; ``None`` = no previous release).
+
+    ``was_deprecated(rule_id)`` tells whether a rule was already deprecated at the base, so a
+    deprecated rule updated again is not announced as newly deprecated.
+    """
     notes = ReleaseNotes(
         commit=commit, commit_date=commit_date, since=since, history=head is not None,
         dirty=dirty, rule_count=len(rules),
@@ -92,7 +97,7 @@ def compute_notes(
             notes.updated.append(entry)
         else:
             continue
-        if rule.status == "deprecated":
+        if rule.status == "deprecated" and not (before is not None and was_deprecated and was_deprecated(rule_id)):
             notes.deprecated.append(entry)
     return notes
 
