@@ -257,3 +257,16 @@ def test_malformed_key_error_does_not_contain_key_material(ed_key: Path, tmp_pat
 def test_public_key_given_as_private_key(ed_key: Path) -> None:
     with pytest.raises(SigningError, match="this is a public key"):
         load_signing_key(str(ed_key) + ".pub", environ={})
+
+
+def test_sha256_signatures_from_ssh_keygen_are_accepted(tmp_path: Path, ed_key: Path) -> None:
+    data_file = tmp_path / "f.bin"
+    data_file.write_bytes(DATA)
+    subprocess.run([SSH_KEYGEN, "-Y", "sign", "-O", "hashalg=sha256", "-f", str(ed_key), "-n", "talr",
+                    str(data_file)], check=True, capture_output=True)
+    armored = (tmp_path / "f.bin.sig").read_text()
+    assert armored != sign_bytes(DATA, load_signing_key(str(ed_key)))  # TALR itself signs with sha512
+    allowed = AllowedSigners.load(_allowed(tmp_path, allowed_line("ci", ed_key)))
+    assert verify_bytes(DATA, armored, allowed).principal == "ci"
+    with pytest.raises(VerificationError, match="does not match"):
+        verify_bytes(DATA + b"\n", armored, allowed)
