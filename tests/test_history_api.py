@@ -132,3 +132,17 @@ def test_not_a_git_repository_is_a_user_error(tmp_path: Path) -> None:
 
     with pytest.raises(TalrError, match="not inside a git repository"):
         rule_version_history(tmp_path)
+
+
+def test_no_commit_yet_is_empty_and_bad_rev_is_a_user_error(git_repo: git.Repo) -> None:
+    import pytest
+
+    from talr_tools.errors import TalrError
+
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / "talr.toml").write_text('rule_dirs = ["rules"]\n')
+    assert rule_version_history(root) == {}
+    put(git_repo, "rules/a.yml", rule_text(RID, version=1))
+    commit(git_repo, "add")
+    with pytest.raises(TalrError, match="no-such-rev: no such commit, branch or tag"):
+        rule_version_history(root, rev="no-such-rev")

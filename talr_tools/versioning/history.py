@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import git
+
 from talr_tools.errors import TalrError
 from talr_tools.versioning.gitrepo import RuleRepo, open_rule_repo
 from talr_tools.versioning.summary import BlobSummary, SummaryCache
@@ -148,6 +150,12 @@ def resolve_rule_id(rrepo: RuleRepo, rule: str, rev: str, cwd: Path) -> str:
 
 def _changes(rrepo: RuleRepo, rev: str) -> Iterator[_Change]:
     """Blobs written to rule files by each commit reachable from ``rev``, oldest commit first."""
+    if rev == "HEAD" and not rrepo.repo.head.is_valid():
+        return  # no commit yet: no history
+    try:
+        rrepo.repo.commit(rev)
+    except (git.BadName, ValueError, git.GitCommandError) as exc:
+        raise TalrError(f"{rev}: no such commit, branch or tag in {rrepo.workdir}") from exc
     out = rrepo.repo.git.log(
         rev, "--reverse", "--topo-order", "--raw", "--no-abbrev", "--no-renames", "-z",
         "--diff-merges=first-parent", "--format=%x1e%H%x1f%ct%x1f%an", "--", *rrepo.pathspecs,
