@@ -41,11 +41,11 @@ def verify(
     allowed_signers: Annotated[
         Path | None,
         typer.Option("--allowed-signers", "-a", help="OpenSSH allowed_signers file "
-                     "(default: [signing] allowed_signers of talr.toml, else .talr/allowed_signers)."),
+                     "(default: \\[signing] allowed_signers of talr.toml, else .talr/allowed_signers)."),
     ] = None,
     revoked_keys: Annotated[
         Path | None,
-        typer.Option("--revoked-keys", help="Revoked public keys, one a line (default: [signing] revoked_keys, "
+        typer.Option("--revoked-keys", help="Revoked public keys, one a line (default: \\[signing] revoked_keys, "
                      "else revoked_keys next to the allowed signers file, when present)."),
     ] = None,
     require_detached: Annotated[
