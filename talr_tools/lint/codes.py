@@ -64,8 +64,8 @@ _TALR_CODES: tuple[Code, ...] = (
          "checked; please report the file and message."),
     Code("TALR100", "No talr: block",
          "The file's primary document has no `talr:` mapping (version, changelog, tlp, intel). Plain "
-         "Sigma rules trigger it: lint them with `--ignore TALR100,TALR12` (or ignore every TALR-only "
-         "code listed by `talr lint --explain TALR100`).", talr_only=True),
+         "Sigma rules trigger it: lint them without the TALR-only codes, "
+         "`--ignore TALR100,TALR11,TALR12,TALR307`.", talr_only=True),
     Code("TALR101", "Schema: wrong type or value",
          "A Sigma field has the wrong type or a value the schema (talr_tools/schemas/"
          "talr-rule.schema.json) does not allow, e.g. `status: done` or `tags: a-string`."),
