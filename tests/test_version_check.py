@@ -262,3 +262,13 @@ def test_rule_folder_in_a_subfolder_of_the_repository(git_repo: git.Repo) -> Non
     put(git_repo, "other/not-a-rule.yml", rule_text(NEW, version=12))
     result = version_check(root / "detections")
     assert [(f.path, f.code) for f in result.findings] == [("detections/sigma/a.yml", "VER001")]
+
+
+def test_reindent_and_requote_need_no_bump(repo: git.Repo) -> None:
+    text = rule_text(RID, version=1, modified="2024-02-01")
+    reindented = "\n".join(
+        line.replace("    ", "  ") for line in text.splitlines()
+    ).replace("'\\\\evil.exe'", '"\\\\\\\\evil.exe"') + "\n"
+    assert reindented != text
+    put(repo, "rules/a.yml", reindented)
+    assert codes(repo) == []
