@@ -194,11 +194,39 @@ def test_missing_allowed_signers_file(tmp_path: Path) -> None:
         AllowedSigners.load(tmp_path / "nope")
 
 
-def test_binary_krl_is_refused_with_a_clear_message(tmp_path: Path, ed_key: Path) -> None:
+@pytest.mark.parametrize("spec", ["explicit", "key", "sha1", "hash"])
+def test_revocation_by_ssh_keygen_krl(tmp_path: Path, ed_key: Path, spec: str) -> None:
+    """A binary KRL made by ``ssh-keygen -k`` (explicit key, SHA1 or SHA256 fingerprint) revokes the key."""
+    other = keygen(tmp_path, "other")
     krl = tmp_path / "revoked.krl"
-    subprocess.run([SSH_KEYGEN, "-k", "-f", str(krl), str(ed_key) + ".pub"], check=True, capture_output=True)
-    with pytest.raises(SigningError, match="binary KRL files are not supported"):
-        AllowedSigners.load(_allowed(tmp_path, allowed_line("ci", ed_key)), krl)
+    if spec == "explicit":
+        source = ed_key.with_name(ed_key.name + ".pub")
+    else:
+        fp = load_signing_key(str(ed_key)).fingerprint
+        source = tmp_path / "krl.spec"
+        source.write_text(f"hash: {fp}\n" if spec == "hash" else f"{spec}: {public_line(ed_key)}\n")
+    subprocess.run([SSH_KEYGEN, "-k", "-f", str(krl), str(source)], check=True, capture_output=True)
+    allowed_path = _allowed(tmp_path, allowed_line("ci", ed_key), allowed_line("other", other))
+    allowed = AllowedSigners.load(allowed_path, krl)
+    armored = sign_bytes(DATA, load_signing_key(str(ed_key)))
+    with pytest.raises(VerificationError, match=r"is revoked \(.*revoked.krl \(KRL\)\)"):
+        verify_bytes(DATA, armored, allowed)
+    assert verify_bytes(DATA, sign_bytes(DATA, load_signing_key(str(other))), allowed).principal == "other"
+    sig = tmp_path / "d.sig"
+    sig.write_text(armored)
+    assert ssh_verify(allowed_path, "ci", "talr", sig, DATA, revoked=krl).returncode != 0
+
+
+def test_malformed_krl_and_revoked_list(tmp_path: Path, ed_key: Path) -> None:
+    allowed_path = _allowed(tmp_path, allowed_line("ci", ed_key))
+    krl = tmp_path / "bad.krl"
+    krl.write_bytes(b"SSHKRL\n\x00\x00\x00\x00\x01" + b"\x00" * 10)
+    with pytest.raises(SigningError, match=r"bad\.krl: malformed KRL"):
+        AllowedSigners.load(allowed_path, krl)
+    listed = tmp_path / "revoked_keys"
+    listed.write_text("# revoked\nssh-ed25519\n")
+    with pytest.raises(SigningError, match="revoked_keys:2: expected 'keytype base64-key"):
+        AllowedSigners.load(allowed_path, listed)
 
 
 # --- keys --------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ holds spaces; options are ``cert-authority``, ``namespaces="talr,talr-object"``,
 time, as in ssh-keygen). A key whose every matching line has ``valid-before`` in the past is
 *expired*; with ``valid-after`` in the future, *not yet valid*.
 
-Revocation uses ssh-keygen's own mechanism: a revoked-keys file (default ``.talr/revoked_keys``)
-listing one public key a line (``keytype base64 [comment]``, ``#`` comments), which the stock tool
-takes as ``ssh-keygen -Y verify ... -r .talr/revoked_keys``. Binary KRL files are not read by TALR.
+Revocation uses ssh-keygen's own mechanism: a revoked-keys file (default ``.talr/revoked_keys``),
+a text list of public keys or a binary KRL (see :mod:`talr_tools.signing.revoked`), which the stock
+tool takes as ``ssh-keygen -Y verify ... -r .talr/revoked_keys``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from talr_tools.signing.errors import SigningError, VerificationError
 from talr_tools.signing.keys import PublicKey
+from talr_tools.signing.revoked import RevokedKeys, load_revoked_keys
 
 _KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
               "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
@@ -71,7 +72,7 @@ class AllowedSigners:
     """The trusted signers of a repository, with its revoked keys."""
 
     signers: list[AllowedSigner] = field(default_factory=list)
-    revoked: dict[bytes, str] = field(default_factory=dict)  # key blob -> "file:line"
+    revoked: RevokedKeys = field(default_factory=RevokedKeys)
     path: str = ""
 
     @classmethod
@@ -86,7 +87,8 @@ class AllowedSigners:
         except (OSError, UnicodeDecodeError) as exc:
             raise SigningError(f"{path}: cannot read allowed signers file: {_reason(exc)}") from None
         signers = [s for n, line in enumerate(text.splitlines(), 1) if (s := _parse_line(line, str(path), n))]
-        revoked = load_revoked_keys(revoked_keys) if revoked_keys is not None and revoked_keys.exists() else {}
+        revoked = (load_revoked_keys(revoked_keys) if revoked_keys is not None and revoked_keys.exists()
+                   else RevokedKeys())
         return cls(signers=signers, revoked=revoked, path=str(path))
 
     def check(self, key: PublicKey, namespace: str, *, now: datetime | None = None,
@@ -98,8 +100,8 @@ class AllowedSigners:
         """
         now = now or datetime.now(UTC)
         fp = key.fingerprint
-        if key.blob in self.revoked:
-            raise VerificationError(f"key {fp} is revoked ({self.revoked[key.blob]})")
+        if (listed := self.revoked.reason(key)) is not None:
+            raise VerificationError(f"key {fp} is revoked ({listed})")
         candidates = [s for s in self.signers if not s.cert_authority and s.key is not None and s.key.blob == key.blob]
         if not candidates:
             raise VerificationError(f"key {fp} is not in the allowed signers file {self.path}")
@@ -124,29 +126,6 @@ class AllowedSigners:
         assert first.valid_after is not None
         raise VerificationError(
             f"key {fp} is not valid before {first.valid_after.isoformat()} ({first.where} valid-after)")
-
-
-def load_revoked_keys(path: Path) -> dict[bytes, str]:
-    """Public keys listed in a revoked-keys file (one ``keytype base64`` a line), keyed by blob."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SigningError(f"{path}: cannot read revoked keys file: {_reason(exc)}") from None
-    if data.startswith(b"SSHKRL"):
-        raise SigningError(f"{path}: binary KRL files are not supported; list revoked public keys one a line")
-    revoked: dict[bytes, str] = {}
-    for n, raw in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) < 2:
-            raise SigningError(f"{path}:{n}: expected 'keytype base64-key [comment]'")
-        try:
-            revoked[PublicKey.from_openssh(parts[0], parts[1]).blob] = f"{path}:{n}"
-        except ValueError as exc:
-            raise SigningError(f"{path}:{n}: {exc}") from None
-    return revoked
 
 
 def _parse_line(raw: str, path: str, lineno: int) -> AllowedSigner | None:
