@@ -272,3 +272,17 @@ def test_reindent_and_requote_need_no_bump(repo: git.Repo) -> None:
     assert reindented != text
     put(repo, "rules/a.yml", reindented)
     assert codes(repo) == []
+
+
+def test_copied_rule_with_same_id_is_reported(repo: git.Repo) -> None:
+    put(repo, "rules/copy.yml", rule_text(RID, version=1, modified="2024-02-01", image="\\copy.exe"))
+    result = version_check(root_of(repo))
+    assert [(f.path, f.code) for f in result.findings] == [("rules/copy.yml", "VER011")]
+    assert result.findings[0].line == 2 and "rules/a.yml" in result.findings[0].message
+
+
+def test_two_changed_files_with_one_id_are_reported(repo: git.Repo) -> None:
+    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01", comment="  # touched"))
+    put(repo, "rules/b.yml", rule_text(RID, version=1, modified="2024-02-01", image="\\copy.exe"))
+    result = version_check(root_of(repo))
+    assert [(f.path, f.code) for f in result.findings] == [("rules/b.yml", "VER011")]

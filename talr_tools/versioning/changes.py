@@ -27,12 +27,17 @@ class Side:
     by_id: dict[str, tuple[str, Rule]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     unreadable: set[str] = field(default_factory=set)
+    duplicates: list[tuple[str, Rule]] = field(default_factory=list)  # a second file with a known id
 
     def add(self, path: str, rule: Rule) -> None:
         """Record ``rule`` found at repo-relative ``path``."""
         self.by_path[path] = rule
-        if rule.id is not None:
-            self.by_id.setdefault(rule.id, (path, rule))
+        if rule.id is None:
+            return
+        if rule.id in self.by_id:
+            self.duplicates.append((path, rule))
+        else:
+            self.by_id[rule.id] = (path, rule)
 
 
 @dataclass

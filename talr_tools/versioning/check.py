@@ -17,6 +17,7 @@ VER009  version bumped but the content did not change (only formatting, comments
         or fields that do not count, see :mod:`talr_tools.canonical`)
 VER010  the main branch already holds this version (or a later one) of the rule with other
         content: another branch bumped it since the merge-base; merge main and bump again
+VER011  a changed rule file carries the id of another rule file (a copied file)
 ======  ===================================================================================
 
 A rule without ``talr.version`` is at version 1. Rules that do not parse are reported with
@@ -107,9 +108,19 @@ def check_changes(rrepo: RuleRepo, base: Base, changes: ChangeSet) -> list[Findi
     for pair in compare_pairs(changes):
         findings.extend(_check_pair(pair, base))
     for rule_id, (path, rule) in sorted(changes.current.by_id.items()):
-        if rule_id not in changes.base.by_id and rule_version(rule) != 1:
+        if rule_id in changes.base.by_id:
+            continue
+        elsewhere = _unchanged_holder(rrepo, base, changes, rule_id)
+        if elsewhere is not None:
+            findings.append(_at(path, rule, ("id",), "VER011",
+                                f"rule id {rule_id} is also the id of {elsewhere}; a rule id names one rule"))
+        elif rule_version(rule) != 1:
             findings.append(_at(path, rule, ("talr", "version"), "VER006",
                                 f"new rule {rule_id} is at version {rule_version(rule)}; a new rule starts at 1"))
+    for path, rule in changes.current.duplicates:
+        first = changes.current.by_id[str(rule.id)][0]
+        findings.append(_at(path, rule, ("id",), "VER011",
+                            f"rule id {rule.id} is also the id of {first}; a rule id names one rule"))
     findings.extend(_check_disappeared(rrepo, base, changes))
     findings.extend(_check_upstream(rrepo, base, changes))
     return sorted(findings, key=lambda f: (f.path, f.line or 0, f.col or 0, f.code))
@@ -149,6 +160,26 @@ def _check_pair(pair: Comparison, base: Base) -> list[Finding]:
         out.append(_at(pair.path, rule, ("talr", "changelog"), "VER008",
                        f"version bumped to {new} but talr.changelog has no entry for version {new}"))
     return out
+
+
+def _unchanged_holder(rrepo: RuleRepo, base: Base, changes: ChangeSet, rule_id: str) -> str | None:
+    """Path of an unchanged base rule whose id is ``rule_id`` (a copied file), found by ``git grep``."""
+    if base.commit is None:
+        return None
+    sha = base.commit.hexsha
+    try:
+        out = rrepo.repo.git.grep("-l", "-z", "-F", "-e", rule_id, sha, "--", *rrepo.pathspecs)
+    except git.GitCommandError:  # exit 1: no match
+        return None
+    for hit in out.split("\0"):
+        path = hit.removeprefix(f"{sha}:")
+        if not path or path in changes.base.by_path or not rrepo.is_rule_path(path):
+            continue
+        blob = base.commit.tree / path
+        rule = parse_rule_bytes(rrepo.read_blob(blob.hexsha), Path(path)).rule
+        if rule is not None and rule.id == rule_id:
+            return path
+    return None
 
 
 def _check_upstream(rrepo: RuleRepo, base: Base, changes: ChangeSet) -> list[Finding]:
