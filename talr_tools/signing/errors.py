@@ -18,3 +18,7 @@ class VerificationError(TalrError):
     """A signature is missing, malformed, by an unknown/expired/revoked key, or does not match."""
 
     exit_code = 1
+
+
+class SignatureMismatch(VerificationError):
+    """The signature is well-formed but does not sign these bytes (the data changed, or a forgery)."""

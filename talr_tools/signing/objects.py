@@ -27,7 +27,7 @@ from typing import Any
 
 from talr_tools.signing.allowed import AllowedSigners, VerifiedSigner
 from talr_tools.signing.canonical_json import canonical_json
-from talr_tools.signing.errors import SigningError, VerificationError
+from talr_tools.signing.errors import SignatureMismatch, SigningError, VerificationError
 from talr_tools.signing.keys import SigningKey
 from talr_tools.signing.sshsig import check_blob, sign_blob
 from talr_tools.stix.ids import EXTENSION_DEFINITION_ID
@@ -88,12 +88,11 @@ def sign_object(obj: dict[str, Any], key: SigningKey, *, in_place: bool = False)
     return signed
 
 
-def object_signature(obj: dict[str, Any]) -> dict[str, Any] | None:
-    """The signature member of ``obj``, or ``None`` when it has none."""
+def object_signature(obj: dict[str, Any]) -> Any:
+    """The signature member of ``obj`` (normally a dict), or ``None`` when it has none."""
     ext = obj.get("extensions", {})
     ext = ext.get(EXTENSION_DEFINITION_ID) if isinstance(ext, dict) else None
-    sig = ext.get(SIGNATURE_MEMBER) if isinstance(ext, dict) else None
-    return sig if sig is not None else None
+    return ext.get(SIGNATURE_MEMBER) if isinstance(ext, dict) else None
 
 
 def verify_object(obj: dict[str, Any], allowed: AllowedSigners, *, now: datetime | None = None) -> VerifiedSignature:
@@ -103,7 +102,7 @@ def verify_object(obj: dict[str, Any], allowed: AllowedSigners, *, now: datetime
     missing or malformed, the object changed after signing, or the key is unknown, not allowed
     for ``talr-object``, expired or revoked.
     """
-    oid = obj.get("id", "<object without id>")
+    oid = str(obj.get("id", "<object without id>"))
     sig = object_signature(obj)
     if sig is None:
         raise VerificationError(f"{oid}: missing object signature")
@@ -122,9 +121,9 @@ def verify_object(obj: dict[str, Any], allowed: AllowedSigners, *, now: datetime
         signer = allowed.check(parsed.public_key, OBJECT_NAMESPACE, now=now)
     except binascii.Error:
         raise VerificationError(f"{oid}: object signature value is not valid base64") from None
+    except SignatureMismatch as exc:
+        raise VerificationError(f"{oid}: object changed after it was signed ({exc})") from None
     except VerificationError as exc:
         message = str(exc)
-        if "does not match the data" in message:
-            message = f"object changed after it was signed ({message})"
         raise VerificationError(message if message.startswith(oid) else f"{oid}: {message}") from None
     return VerifiedSignature(signer=signer, namespace=OBJECT_NAMESPACE)

@@ -20,7 +20,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from talr_tools.signing.errors import VerificationError
+from talr_tools.signing.errors import SignatureMismatch, VerificationError
 from talr_tools.signing.keys import PublicKey, SigningKey
 from talr_tools.signing.wire import Reader, pack_string
 
@@ -137,5 +137,5 @@ def check_blob(data: bytes, blob: bytes, namespace: str) -> Signature:
         raise VerificationError(f"unsupported signature hash algorithm {sig.hash_algorithm!r}")
     message = signed_data(namespace, sig.hash_algorithm, hasher(data).digest())
     if not sig.public_key.verify(sig.signature, message):
-        raise VerificationError(f"signature does not match the data (key {sig.public_key.fingerprint})")
+        raise SignatureMismatch(f"signature does not match the data (key {sig.public_key.fingerprint})")
     return sig
