@@ -26,10 +26,10 @@ from talr_tools.config import TalrConfig
 from talr_tools.errors import TalrError
 from talr_tools.loader import iter_rule_files, parse_rule_bytes
 from talr_tools.release import sources
-from talr_tools.release.mapper import MapSettings, RuleMapper, map_files
+from talr_tools.release.mapper import MapSettings, RuleMapper, map_files, marking_refs
 from talr_tools.release.notes import Baseline, ReleaseNotes, compute_notes, render_json, render_markdown
 from talr_tools.release.times import history_times, sigma_times
-from talr_tools.stix.bundle import serialize_bundle
+from talr_tools.stix.bundle import Entry, entry, serialize_entries
 from talr_tools.stix.mapping import SIGMA_SPEC_VERSION, RuleSource
 from talr_tools.stix.markings import TLP_MARKING_IDS, tlp_marking_definition
 from talr_tools.stix.objects import extension_definition, producer_identity, producer_identity_id, talr_identity
@@ -76,7 +76,8 @@ class BuildResult:
 
 @dataclass
 class _Prepared:
-    objects: list[dict[str, Any]]
+    entries: list[Entry]
+    markings: set[str]
     notes: ReleaseNotes
     commit: str | None
     uncommitted: list[str]
@@ -109,10 +110,10 @@ def build_release(config: TalrConfig, options: BuildOptions) -> BuildResult:
         if options.dirty:
             raise TalrError(f"{folders[0]}: --dirty needs a git repository, this is a plain folder")
         prepared = _from_folder(config, folders, map_settings)
-    objects = [producer_identity(config.producer), talr_identity(), extension_definition(), *prepared.objects]
-    used = {ref for o in objects for ref in o.get("object_marking_refs", ())}
-    objects.extend(tlp_marking_definition(level) for level, mid in TLP_MARKING_IDS.items() if mid in used)
-    data = serialize_bundle(objects)
+    fixed = [producer_identity(config.producer), talr_identity(), extension_definition()]
+    fixed += [tlp_marking_definition(level) for level, mid in TLP_MARKING_IDS.items() if mid in prepared.markings]
+    entries = [*map(entry, fixed), *prepared.entries]
+    data = serialize_entries(entries)
 
     out = options.output
     bundle_path, sig_path = out / BUNDLE_NAME, out / SIGNATURE_NAME
@@ -131,7 +132,7 @@ def build_release(config: TalrConfig, options: BuildOptions) -> BuildResult:
     write_text_atomic(out / NOTES_JSON, render_json(prepared.notes))
     return BuildResult(
         bundle=bundle_path, notes_md=out / NOTES_MD, notes_json=out / NOTES_JSON, signature=signature,
-        indicators=sum(1 for o in objects if o["type"] == "indicator"), objects=len({o["id"] for o in objects}),
+        indicators=sum(1 for key, _ in entries if key[1] == "indicator"), objects=len({key[2] for key, _ in entries}),
         commit=prepared.commit, dirty=options.dirty, notes=prepared.notes, uncommitted=prepared.uncommitted,
     )
 
@@ -148,7 +149,8 @@ def _from_folder(config: TalrConfig, folders: list[Path], settings: MapSettings)
     base = folders[0] if len(folders) == 1 and folders[0].is_dir() else config.root
     files = list(iter_rule_files(folders))
     shown = [sources.display_path(f, base) for f in files]
-    objects: list[dict[str, Any]] = []
+    entries: list[Entry] = []
+    markings: set[str] = set()
     seen: dict[str, str] = {}
     for result in map_files(files, shown, settings):
         if result.error is not None:
@@ -157,10 +159,11 @@ def _from_folder(config: TalrConfig, folders: list[Path], settings: MapSettings)
         other = seen.setdefault(result.rule_id.lower(), result.path)
         if other != result.path:
             raise TalrError(f"{result.path}: rule id {result.rule_id} is also used by {other}")
-        objects.extend(result.objects)
+        entries.extend(result.entries)
+        markings |= result.markings
     notes = ReleaseNotes(commit=None, commit_date=None, since=None, history=False, dirty=False,
                          rule_count=len(files))
-    return _Prepared(objects=objects, notes=notes, commit=None, uncommitted=[])
+    return _Prepared(entries=entries, markings=markings, notes=notes, commit=None, uncommitted=[])
 
 
 def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders: list[Path],
@@ -210,7 +213,8 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
         since=since, dirty=options.dirty, default_tlp=config.default_tlp,
         was_deprecated=lambda rule_id: _deprecated_in(repo, (base or {}).get(rule_id)),
     )
-    return _Prepared(objects=objects, notes=notes, commit=commit.hexsha if commit else None, uncommitted=uncommitted)
+    return _Prepared(entries=[entry(o) for o in objects], markings=marking_refs(objects), notes=notes,
+                     commit=commit.hexsha if commit else None, uncommitted=uncommitted)
 
 
 def _as_released(repo: git.Repo, item: sources.SourceRule, commit: str, path: str) -> sources.SourceRule:

@@ -2,14 +2,15 @@
 
 YAML parsing, mapping and per-object signing are independent per rule, so a large build runs
 them in a process pool: each worker builds its own mapping context and loads the signing key
-itself (from the same ``--sign-key`` spec), and sends back plain dicts.
+itself (from the same ``--sign-key`` spec), and sends back each object already dumped as its
+bundle line (cheaper to send than dicts).
 """
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from talr_tools.attack.index import load_index
 from talr_tools.loader import load_rule
 from talr_tools.model import Rule
 from talr_tools.release.times import sigma_times
+from talr_tools.stix.bundle import Entry, entry
 from talr_tools.stix.ids import EXTENSION_DEFINITION_ID
 from talr_tools.stix.mapping import MappingContext, RuleSource, RuleTimes, map_rule
 
@@ -43,7 +45,8 @@ class FileResult:
 
     path: str
     rule_id: str | None
-    objects: list[dict[str, Any]]
+    entries: list[Entry] = field(default_factory=list)
+    markings: set[str] = field(default_factory=set)
     error: str | None = None
 
 
@@ -82,11 +85,17 @@ class RuleMapper:
         rule = result.rule
         if rule is None:
             first = result.findings[0].render() if result.findings else f"{display}: cannot read rule"
-            return FileResult(display, None, [], error=f"{first} (a release build needs every rule file to parse)")
+            return FileResult(display, None, error=f"{first} (a release build needs every rule file to parse)")
         if rule.id is None:
             message = f"{display}:{rule.primary.line}:1: rule has no Sigma id, it cannot be published"
-            return FileResult(display, None, [], error=message)
-        return FileResult(display, rule.id, self.objects(rule, sigma_times(rule), RuleSource(path=display)))
+            return FileResult(display, None, error=message)
+        objects = self.objects(rule, sigma_times(rule), RuleSource(path=display))
+        return FileResult(display, rule.id, [entry(o) for o in objects], markings=marking_refs(objects))
+
+
+def marking_refs(objects: list[dict[str, Any]]) -> set[str]:
+    """Every marking-definition id the objects refer to."""
+    return {ref for o in objects for ref in o.get("object_marking_refs", ())}
 
 
 _WORKER: dict[str, RuleMapper] = {}
@@ -100,10 +109,11 @@ def _map_file(path: Path, display: str) -> FileResult:
     return _WORKER["mapper"].file(path, display)
 
 
-def map_files(files: list[Path], shown: list[str], settings: MapSettings) -> list[FileResult]:
-    """Map every file (in order), in worker processes when there are many."""
-    jobs = min(os.cpu_count() or 1, 8)
-    if len(files) < PARALLEL_THRESHOLD or jobs < 2:
+def map_files(files: list[Path], shown: list[str], settings: MapSettings, *,
+              threshold: int = PARALLEL_THRESHOLD, jobs: int | None = None) -> list[FileResult]:
+    """Map every file (in order), in ``jobs`` worker processes when there are ``threshold`` or more."""
+    jobs = jobs or min(os.cpu_count() or 1, 8)
+    if len(files) < threshold or jobs < 2:
         mapper = RuleMapper(settings)
         return [mapper.file(f, s) for f, s in zip(files, shown, strict=True)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=(settings,)) as pool:

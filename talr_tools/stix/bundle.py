@@ -40,9 +40,26 @@ def sort_objects(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(unique.values(), key=lambda o: (_TYPE_ORDER.get(o["type"], 9), o["type"], o["id"]))
 
 
+#: An object ready for the bundle: its sort key (type group, type, id) and its JSON line.
+Entry = tuple[tuple[int, str, str], str]
+
+
+def entry(obj: dict[str, Any]) -> Entry:
+    """``obj`` dumped once, with its sort key (worker processes send entries, not dicts)."""
+    return (_TYPE_ORDER.get(obj["type"], 9), obj["type"], obj["id"]), dump_object(obj)
+
+
 def serialize_bundle(objects: Iterable[dict[str, Any]]) -> bytes:
     """The bundle file: ``{"id":..., "objects":[...], "type":"bundle"}``, one object per line."""
-    lines = [dump_object(o) for o in sort_objects(objects)]
+    return serialize_entries(entry(o) for o in objects)
+
+
+def serialize_entries(entries: Iterable[Entry]) -> bytes:
+    """:func:`serialize_bundle` of objects already dumped by :func:`entry` (first of an id wins)."""
+    unique: dict[str, Entry] = {}
+    for item in entries:
+        unique.setdefault(item[0][2], item)
+    lines = [line for _key, line in sorted(unique.values(), key=lambda e: e[0])]
     digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
     bundle_id = f"bundle--{uuid.uuid5(TALR_NAMESPACE, 'bundle' + chr(0x1F) + digest)}"
     text = '{"id":' + json.dumps(bundle_id) + ',"objects":[\n' + ",\n".join(lines) + '\n],"type":"bundle"}\n'

@@ -1,0 +1,106 @@
+"""Benchmark ``talr build --sign-key`` and ``talr verify`` on the SigmaHQ corpus, in one run.
+
+The corpus (``../shared/corpus/sigmahq/rules``) is copied into a plain folder (no git: read as
+plain Sigma, times from Sigma dates), an Ed25519 key is made with the real ``ssh-keygen``, then:
+
+* ``talr build <folder> -o OUT --sign-key KEY``: parse, map, sign every indicator, sign the
+  bundle, write bundle + notes (whole command, Python start-up included), against <= 3 s;
+* ``talr verify OUT/talr-bundle.json --allowed-signers F``: the detached signature and every
+  object signature, against <= 2 s;
+* a second build, compared byte for byte with the first (reproducibility).
+
+Each figure is the median of ``--repeat`` runs (wall clock, as a user sees it). The CPU may be
+shared: treat figures as indicative and re-run on a quiet machine.
+
+Usage: ``python benchmarks/bench_build.py [--subset N] [--repeat K] [--corpus DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "sigmahq" / "rules"
+TALR = [sys.executable, "-m", "talr_tools.cli.main"]
+BUILD_TARGET, VERIFY_TARGET = 3.0, 2.0
+
+
+def prepare(corpus: Path, subset: int | None, work: Path) -> Path:
+    """A plain folder in ``work`` holding the corpus (or its first ``subset`` rules)."""
+    folder = work / "sigmahq"
+    files = sorted(p for p in corpus.rglob("*.yml") if p.is_file())
+    for file in files[:subset] if subset else files:
+        target = folder / file.relative_to(corpus)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
+    return folder
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    """Seconds ``cmd`` took; exits the benchmark if it failed."""
+    env = {**os.environ, "TALR_SIGNING_KEY": ""}
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"failed ({result.returncode}): {' '.join(cmd)}\n{result.stdout}{result.stderr}")
+    return seconds
+
+
+def report(label: str, runs: list[float], target: float) -> bool:
+    """Print one figure against its target; True when within it."""
+    median = statistics.median(runs)
+    ok = median <= target
+    runs_text = ", ".join(f"{r:.2f}" for r in runs)
+    print(f"{label:<28} median {median:6.2f} s  (runs: {runs_text})  target <= {target:.1f} s  "
+          f"{'OK' if ok else 'OVER'} ({median / target:.0%} of target)")
+    return ok
+
+
+def main() -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--subset", type=int, default=None, help="only the first N rules (development)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if not args.corpus.is_dir():
+        print(f"corpus not found: {args.corpus} (skipping)")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="talr-bench-build-") as tmp:
+        work = Path(tmp)
+        folder = prepare(args.corpus, args.subset, work)
+        count = sum(1 for _ in folder.rglob("*.yml"))
+        key = work / "release_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        allowed = work / "allowed_signers"
+        allowed.write_text(f"release@example.org {key.with_suffix('.pub').read_text().strip()}\n", encoding="utf-8")
+        print(f"talr build + sign / verify: {count} rules of {args.corpus} (plain folder), "
+              f"{os.cpu_count()} CPUs, median of {args.repeat}")
+
+        builds = [timed([*TALR, "build", str(folder), "-o", str(work / f"out{i}"), "--sign-key", str(key)], work)
+                  for i in range(args.repeat)]
+        bundle = work / "out0" / "talr-bundle.json"
+        verifies = [timed([*TALR, "verify", str(bundle), "--allowed-signers", str(allowed)], work)
+                      for _ in range(args.repeat)]
+        size = bundle.stat().st_size
+        same = all((work / f"out{i}" / name).read_bytes() == (work / "out0" / name).read_bytes()
+                   for i in range(1, args.repeat) for name in ("talr-bundle.json", "talr-bundle.json.sig"))
+        print(f"bundle: {size / 1e6:.1f} MB; builds byte-identical: {same}")
+        ok = report("talr build --sign-key", builds, BUILD_TARGET * (count / 3141 if args.subset else 1))
+        ok &= report("talr verify", verifies, VERIFY_TARGET * (count / 3141 if args.subset else 1))
+        if args.subset:
+            print("(targets scaled to the subset size)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
