@@ -286,3 +286,12 @@ def test_two_changed_files_with_one_id_are_reported(repo: git.Repo) -> None:
     put(repo, "rules/b.yml", rule_text(RID, version=1, modified="2024-02-01", image="\\copy.exe"))
     result = version_check(root_of(repo))
     assert [(f.path, f.code) for f in result.findings] == [("rules/b.yml", "VER011")]
+
+
+def test_github_annotations(repo: git.Repo, run_talr) -> None:  # type: ignore[no-untyped-def]
+    put(repo, "rules/a.yml", rule_text(RID, version=1, image="\\bad.exe", modified="2024-02-01"))
+    done = run_talr("version", "check", "--format", "github", cwd=root_of(repo))
+    assert done.returncode == 1
+    lines = (root_of(repo) / "rules/a.yml").read_text().splitlines()
+    line = lines.index("    version: 1") + 1
+    assert done.stdout.startswith(f"::error file=rules/a.yml,line={line},col=5,title=VER001::VER001 content changed")

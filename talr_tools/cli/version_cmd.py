@@ -37,7 +37,8 @@ def check(
     base: BaseOption = None,
     staged: Annotated[bool, typer.Option("--staged", help="Check the index (staged content), for pre-commit.")] = False,
     fetch: FetchOption = False,
-    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    output_format: Annotated[str, typer.Option("--format", help="text, json or github (workflow "
+                                               "annotations on the pull request).")] = "text",
     config: ConfigOption = None,
 ) -> None:
     """Refuse changed rules whose version, modified date or changelog do not match the change."""
@@ -46,8 +47,8 @@ def check(
     from talr_tools.errors import TalrError
     from talr_tools.versioning.check import version_check
 
-    if output_format not in ("text", "json"):
-        raise TalrError(f"--format {output_format}: use text or json")
+    if output_format not in ("text", "json", "github"):
+        raise TalrError(f"--format {output_format}: use text, json or github")
     cfg = resolve_config(config)
     result = version_check(cfg.root, base, staged=staged, fetch=fetch)
     workdir = _workdir(cfg.root)
@@ -58,6 +59,12 @@ def check(
             "base_reason": result.base.reason,
             "findings": [f.to_dict() for f in findings],
         }, indent=2))
+    elif output_format == "github":
+        from talr_tools.lint.output import render_github
+        from talr_tools.lint.runner import LintReport
+
+        if findings:
+            typer.echo(render_github(LintReport(findings=findings)))
     else:
         for finding in findings:
             typer.echo(finding.render())
