@@ -10,6 +10,9 @@ holds spaces; options are ``cert-authority``, ``namespaces="talr,talr-object"``,
 time, as in ssh-keygen). A key whose every matching line has ``valid-before`` in the past is
 *expired*; with ``valid-after`` in the future, *not yet valid*.
 
+``cert-authority`` lines trust OpenSSH user certificates signed by that CA key (see
+:mod:`talr_tools.signing.certs`).
+
 Revocation uses ssh-keygen's own mechanism: a revoked-keys file (default ``.talr/revoked_keys``),
 a text list of public keys or a binary KRL (see :mod:`talr_tools.signing.revoked`), which the stock
 tool takes as ``ssh-keygen -Y verify ... -r .talr/revoked_keys``.
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from talr_tools.signing.certs import Certificate
 from talr_tools.signing.errors import SigningError, VerificationError
 from talr_tools.signing.keys import PublicKey
 from talr_tools.signing.revoked import RevokedKeys, load_revoked_keys
@@ -92,9 +96,11 @@ class AllowedSigners:
         return cls(signers=signers, revoked=revoked, path=str(path))
 
     def check(self, key: PublicKey, namespace: str, *, now: datetime | None = None,
-              principal: str | None = None) -> VerifiedSigner:
+              principal: str | None = None, certificate: Certificate | None = None) -> VerifiedSigner:
         """The signer entry that trusts ``key`` for ``namespace`` at ``now`` (default: the current time).
 
+        With ``certificate`` (a signature made with an OpenSSH user certificate for ``key``), the
+        certificate's CA must be on a ``cert-authority`` line instead (see :mod:`.certs`).
         Raises :class:`VerificationError` when the key is revoked, unknown, not allowed for the
         namespace or principal, expired or not yet valid.
         """
@@ -102,6 +108,8 @@ class AllowedSigners:
         fp = key.fingerprint
         if (listed := self.revoked.reason(key)) is not None:
             raise VerificationError(f"key {fp} is revoked ({listed})")
+        if certificate is not None:
+            return self._check_certificate(certificate, namespace, now, principal)
         candidates = [s for s in self.signers if not s.cert_authority and s.key is not None and s.key.blob == key.blob]
         if not candidates:
             raise VerificationError(f"key {fp} is not in the allowed signers file {self.path}")
@@ -109,23 +117,52 @@ class AllowedSigners:
             candidates = [s for s in candidates if s.matches_principal(principal)]
             if not candidates:
                 raise VerificationError(f"key {fp} is not allowed for principal {principal!r} in {self.path}")
-        in_namespace = [s for s in candidates if s.namespaces is None or namespace in s.namespaces]
-        if not in_namespace:
-            raise VerificationError(
-                f"key {fp} is not allowed to sign namespace {namespace!r} ({candidates[0].where} namespaces)")
-        for signer in in_namespace:
-            if (signer.valid_after is None or now >= signer.valid_after) and (
-                signer.valid_before is None or now <= signer.valid_before
-            ):
-                name = principal or ",".join(signer.principals)
-                return VerifiedSigner(principal=name, fingerprint=fp, where=signer.where)
-        first = in_namespace[0]
-        if first.valid_before is not None and now > first.valid_before:
-            raise VerificationError(
-                f"key {fp} expired on {first.valid_before.isoformat()} ({first.where} valid-before)")
-        assert first.valid_after is not None
+        signer = _current(candidates, namespace, now, f"key {fp}")
+        return VerifiedSigner(principal=principal or ",".join(signer.principals), fingerprint=fp, where=signer.where)
+
+    def _check_certificate(self, cert: Certificate, namespace: str, now: datetime,
+                           principal: str | None) -> VerifiedSigner:
+        what = f"certificate {cert.key_id!r} (key {cert.key.fingerprint}, CA {cert.ca.fingerprint})"
+        if (listed := self.revoked.reason(cert.ca)) is not None:
+            raise VerificationError(f"{what}: CA key is revoked ({listed})")
+        if not cert.signature_ok:
+            raise VerificationError(f"{what}: the CA's signature on the certificate is invalid")
+        if not cert.user:
+            raise VerificationError(f"{what}: a host certificate cannot sign")
+        if now < cert.valid_after:
+            raise VerificationError(f"{what}: not valid before {cert.valid_after.isoformat()}")
+        if cert.valid_before is not None and now > cert.valid_before:
+            raise VerificationError(f"{what}: expired on {cert.valid_before.isoformat()}")
+        names = cert.principals if principal is None else tuple(p for p in cert.principals if p == principal)
+        if not names:
+            raise VerificationError(f"{what}: not issued for principal {principal!r}")
+        lines = [s for s in self.signers if s.cert_authority and s.key is not None and s.key.blob == cert.ca.blob]
+        if not lines:
+            raise VerificationError(f"{what}: CA is not a cert-authority in the allowed signers file {self.path}")
+        lines = [s for s in lines if any(s.matches_principal(n) for n in names)]
+        if not lines:
+            raise VerificationError(f"{what}: principals {', '.join(names)} are not allowed for this CA in {self.path}")
+        signer = _current(lines, namespace, now, what)
+        matched = [n for n in names if signer.matches_principal(n)]
+        return VerifiedSigner(principal=",".join(matched), fingerprint=cert.key.fingerprint, where=signer.where)
+
+
+def _current(candidates: list[AllowedSigner], namespace: str, now: datetime, what: str) -> AllowedSigner:
+    """The first line allowing ``namespace`` at ``now``; the most telling error otherwise."""
+    in_namespace = [s for s in candidates if s.namespaces is None or namespace in s.namespaces]
+    if not in_namespace:
         raise VerificationError(
-            f"key {fp} is not valid before {first.valid_after.isoformat()} ({first.where} valid-after)")
+            f"{what} is not allowed to sign namespace {namespace!r} ({candidates[0].where} namespaces)")
+    for signer in in_namespace:
+        if (signer.valid_after is None or now >= signer.valid_after) and (
+            signer.valid_before is None or now <= signer.valid_before
+        ):
+            return signer
+    first = in_namespace[0]
+    if first.valid_before is not None and now > first.valid_before:
+        raise VerificationError(f"{what} expired on {first.valid_before.isoformat()} ({first.where} valid-before)")
+    assert first.valid_after is not None
+    raise VerificationError(f"{what} is not valid before {first.valid_after.isoformat()} ({first.where} valid-after)")
 
 
 def _parse_line(raw: str, path: str, lineno: int) -> AllowedSigner | None:

@@ -32,7 +32,7 @@ def verify_bytes(data: bytes, armored: str, allowed: AllowedSigners, namespace: 
     Raises :class:`VerificationError` otherwise.
     """
     sig = check_blob(data, dearmor(armored), namespace)
-    signer = allowed.check(sig.public_key, namespace, now=now, principal=principal)
+    signer = allowed.check(sig.public_key, namespace, now=now, principal=principal, certificate=sig.certificate)
     return VerifiedSignature(signer=signer, namespace=namespace)
 
 

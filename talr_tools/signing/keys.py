@@ -26,6 +26,7 @@ from talr_tools.signing.wire import Reader, pack_mpint, pack_string
 
 KEY_ENV = "TALR_SIGNING_KEY"
 PASSPHRASE_ENV = "TALR_SIGNING_KEY_PASSPHRASE"
+CERT_FILE_SUFFIX = "-cert.pub"  # --key KEY-cert.pub signs with KEY and puts the certificate in the signature
 
 _ECDSA_HASH: dict[str, hashes.HashAlgorithm] = {
     "nistp256": hashes.SHA256(),
@@ -61,6 +62,8 @@ class PublicKey:
         """Load a public key from its SSH wire blob; ``ValueError`` when unusable."""
         try:
             key_type = Reader(blob).string().decode("ascii")
+            if key_type.endswith("-cert-v01@openssh.com"):
+                raise ValueError("a certificate, not a plain public key")
             text = f"{key_type} {base64.b64encode(blob).decode('ascii')}".encode("ascii")
             key = serialization.load_ssh_public_key(text)
         except (ValueError, UnicodeDecodeError, UnsupportedAlgorithm) as exc:
@@ -110,6 +113,12 @@ class SigningKey:
     private: Any = field(repr=False)
     public: PublicKey
     source: str
+    certificate: bytes | None = None  # an OpenSSH user certificate for ``public``, put in signatures
+
+    @property
+    def signer_blob(self) -> bytes:
+        """The public-key field of SSHSIG signatures: the certificate when there is one, else the key."""
+        return self.certificate if self.certificate is not None else self.public.blob
 
     @property
     def fingerprint(self) -> str:
@@ -134,6 +143,9 @@ class SigningKey:
 def load_signing_key(spec: str | None, *, environ: dict[str, str] | None = None) -> SigningKey:
     """Load a private key from ``spec``: a file path, ``env:VAR``, or ``None`` for ``$TALR_SIGNING_KEY``.
 
+    As with ``ssh-keygen -Y sign -f KEY-cert.pub``, a path ending in ``-cert.pub`` signs with the
+    private key ``KEY`` and carries the user certificate in each signature.
+
     OpenSSH private keys (``ssh-keygen`` output; Ed25519, RSA, ECDSA) and PKCS#8/PEM keys are
     read. An encrypted key takes its passphrase from ``$TALR_SIGNING_KEY_PASSPHRASE``. An
     environment value holding ``\\n`` escapes instead of newlines (a common CI-secret mangling)
@@ -153,15 +165,33 @@ def load_signing_key(spec: str | None, *, environ: dict[str, str] | None = None)
             value = value.replace("\\n", "\n")
         data = value.encode("utf-8")
     else:
+        key_path = spec[: -len(CERT_FILE_SUFFIX)] if spec.endswith(CERT_FILE_SUFFIX) else spec
         try:
-            data = Path(spec).read_bytes()
+            data = Path(key_path).read_bytes()
         except OSError as exc:
-            raise SigningError(f"{spec}: cannot read signing key: {exc.strerror or exc}") from None
+            raise SigningError(f"{key_path}: cannot read signing key: {exc.strerror or exc}") from None
     passphrase = env.get(PASSPHRASE_ENV)
     private = _parse_private(data, spec, passphrase.encode("utf-8") if passphrase else None)
     blob_text = private.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     key_type, b64 = blob_text.decode("ascii").split()[:2]
-    return SigningKey(private=private, public=PublicKey.from_openssh(key_type, b64), source=spec)
+    public = PublicKey.from_openssh(key_type, b64)
+    certificate = _certificate(spec, public) if spec.endswith(CERT_FILE_SUFFIX) else None
+    return SigningKey(private=private, public=public, source=spec, certificate=certificate)
+
+
+def _certificate(path: str, public: PublicKey) -> bytes:
+    """The blob of the user certificate ``path`` (``KEY-cert.pub``), checked to certify ``public``."""
+    try:
+        fields = Path(path).read_text(encoding="ascii").split()
+        cert = serialization.load_ssh_public_identity(" ".join(fields[:2]).encode("ascii"))
+    except (OSError, UnicodeDecodeError, ValueError, UnsupportedAlgorithm):
+        raise SigningError(f"{path}: cannot read the SSH certificate") from None
+    if not isinstance(cert, serialization.SSHCertificate):
+        raise SigningError(f"{path}: not an SSH certificate")
+    certified = cert.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    if certified.split()[1].decode("ascii") != base64.b64encode(public.blob).decode("ascii"):
+        raise SigningError(f"{path}: the certificate is for another key than {path[: -len(CERT_FILE_SUFFIX)]}")
+    return base64.b64decode(fields[1])
 
 
 def _parse_private(data: bytes, source: str, passphrase: bytes | None) -> Any:

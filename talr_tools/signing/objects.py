@@ -118,7 +118,7 @@ def verify_object(obj: dict[str, Any], allowed: AllowedSigners, *, now: datetime
         if sig.get("key_fingerprint") != parsed.public_key.fingerprint:
             raise VerificationError(
                 f"key_fingerprint {sig.get('key_fingerprint')} is not the signing key {parsed.public_key.fingerprint}")
-        signer = allowed.check(parsed.public_key, OBJECT_NAMESPACE, now=now)
+        signer = allowed.check(parsed.public_key, OBJECT_NAMESPACE, now=now, certificate=parsed.certificate)
     except binascii.Error:
         raise VerificationError(f"{oid}: object signature value is not valid base64") from None
     except SignatureMismatch as exc:

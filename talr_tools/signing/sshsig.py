@@ -20,6 +20,7 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
+from talr_tools.signing.certs import Certificate, is_certificate_type, parse_certificate
 from talr_tools.signing.errors import SignatureMismatch, VerificationError
 from talr_tools.signing.keys import PublicKey, SigningKey
 from talr_tools.signing.wire import Reader, pack_string
@@ -37,11 +38,12 @@ _WRAP = 70
 class Signature:
     """A parsed SSHSIG blob."""
 
-    public_key: PublicKey
+    public_key: PublicKey  # the key that signed (the certified key when there is a certificate)
     namespace: str
     hash_algorithm: str
     signature: bytes
     blob: bytes
+    certificate: Certificate | None = None
 
 
 def signed_data(namespace: str, hash_algorithm: str, message_hash: bytes) -> bytes:
@@ -64,7 +66,7 @@ def sign_blob(data: bytes, key: SigningKey, namespace: str) -> bytes:
     return (
         MAGIC
         + VERSION.to_bytes(4, "big")
-        + pack_string(key.public.blob)
+        + pack_string(key.signer_blob)
         + pack_string(namespace.encode("utf-8"))
         + pack_string(b"")
         + pack_string(HASH_ALGORITHM.encode("ascii"))
@@ -111,10 +113,20 @@ def parse_blob(blob: bytes) -> Signature:
             raise
         raise VerificationError("malformed SSHSIG signature") from None
     try:
-        public_key = _public_key(key_blob)
+        certificate = _certificate(key_blob)
+        public_key = certificate.key if certificate is not None else _public_key(key_blob)
     except ValueError:
         raise VerificationError("SSH signature holds an unsupported or malformed public key") from None
-    return Signature(public_key, namespace, hash_algorithm, signature, blob)
+    return Signature(public_key, namespace, hash_algorithm, signature, blob, certificate)
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate(blob: bytes) -> Certificate | None:
+    try:
+        key_type = Reader(blob).string().decode("ascii")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("malformed public key") from exc
+    return parse_certificate(key_type, blob) if is_certificate_type(key_type) else None
 
 
 @functools.lru_cache(maxsize=256)
