@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from talr_tools.model import Rule
-from talr_tools.release.times import VersionLike
+
+if TYPE_CHECKING:
+    from talr_tools.versioning.history import VersionRecord as VersionLike
 
 
 @dataclass(frozen=True)

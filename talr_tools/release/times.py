@@ -13,17 +13,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from talr_tools.model import Rule
 from talr_tools.stix.mapping import RuleTimes
 from talr_tools.stix.timestamps import MILLISECOND, TALR_EPOCH, as_datetime, strictly_increasing
-from talr_tools.versioning.history import VersionRecord
 
-#: One version of a rule in git history (engineer C's record type).
-VersionLike = VersionRecord
+if TYPE_CHECKING:
+    from talr_tools.versioning.history import VersionRecord
+
+    #: One version of a rule in git history (engineer C's record type).
+    VersionLike = VersionRecord
 
 
-def history_times(records: Sequence[VersionLike], version: int | None, *, dirty: bool = False) -> RuleTimes:
+def history_times(records: Sequence[VersionRecord], version: int | None, *, dirty: bool = False) -> RuleTimes:
     """Times of ``version`` from its history records (sorted by version).
 
     A version not in the history (only possible in a ``--dirty`` build of an uncommitted bump)
