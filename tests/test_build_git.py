@@ -213,3 +213,17 @@ def test_rev_builds_an_older_commit(git_repo: git.Repo, run_talr: Run) -> None:
     assert ext[EXTENSION_DEFINITION_ID]["version"] == 2
     bad = run_talr("build", "--rev", "no-such-ref", cwd=root)
     assert bad.returncode == 2 and bad.stderr.startswith("talr: error: no-such-ref: not a commit")
+
+
+def test_no_rules_is_an_error_not_an_empty_release(git_repo: git.Repo, run_talr: Run, tmp_path: Path) -> None:
+    root = Path(git_repo.working_tree_dir or ".")
+    (root / "talr.toml").write_text('rule_dirs = ["rules"]\n', encoding="utf-8")
+    (root / "README.md").write_text("x\n", encoding="utf-8")
+    commit_all(git_repo, "no rules yet", "2024-06-01T00:00:00+00:00")
+    proc = run_talr("build", cwd=root)
+    assert proc.returncode == 2 and "rules: no committed rule files at HEAD" in proc.stderr
+    assert not (root / "dist").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_talr("build", str(empty), cwd=tmp_path)
+    assert proc.returncode == 2 and "no rule files" in proc.stderr

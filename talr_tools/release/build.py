@@ -148,6 +148,8 @@ def _load_key(spec: str | None) -> Any:
 def _from_folder(config: TalrConfig, folders: list[Path], settings: MapSettings) -> _Prepared:
     base = folders[0] if len(folders) == 1 and folders[0].is_dir() else config.root
     files = list(iter_rule_files(folders))
+    if not files:
+        raise TalrError(f"{folders[0] if folders else config.root}: no rule files (*.yml, *.yaml) to build")
     shown = [sources.display_path(f, base) for f in files]
     entries: list[Entry] = []
     markings: set[str] = set()
@@ -185,6 +187,10 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
     else:
         assert commit is not None
         found = sources.rules_from_tree(repo, commit.hexsha, rel)
+        if not found:
+            shown = ", ".join(r or "." for r in rel)
+            raise TalrError(f"{shown}: no committed rule files at {options.rev} "
+                            "(commit them, or try the working tree with --dirty)")
         if options.rev == "HEAD":
             uncommitted = _uncommitted(repo, rel)
     history = rule_version_history(config.root, rev=commit.hexsha) if commit is not None else {}
