@@ -19,6 +19,7 @@ TALR008   a document is not a mapping
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,21 +193,34 @@ def iter_rule_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Rule files (``*.yml``/``*.yaml``) under ``paths``, sorted, each once.
 
     A file named explicitly is yielded whatever its suffix. Hidden folders are skipped.
+    Folders are walked with :func:`os.scandir` (file types come from the directory entries,
+    no ``stat`` per file); symlinked folders are not followed.
     """
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for root in paths:
         if root.is_file() or not root.exists():
-            candidates: Iterable[Path] = [root]
+            candidates: list[tuple[Path, str]] = [(root, os.path.realpath(root))]
         else:
-            candidates = sorted(
-                p
-                for p in root.rglob("*")
-                if p.suffix in RULE_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(root).parts[:-1])
-            )
-        for candidate in candidates:
-            resolved = candidate.resolve()
-            if resolved not in seen:
-                seen.add(resolved)
+            real_root = os.path.realpath(root)
+            candidates = [
+                (root.joinpath(*parts), real or os.path.join(real_root, *parts))
+                for parts, real in sorted(_walk(str(root), ()))
+            ]
+        for candidate, canonical in candidates:
+            if canonical not in seen:
+                seen.add(canonical)
                 yield candidate
+
+
+def _walk(folder: str, prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(relative parts, realpath or "" when no symlink is involved) of rule files under ``folder``."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if not entry.name.startswith("."):
+                yield from _walk(entry.path, (*prefix, entry.name))
+        elif entry.name.endswith(RULE_SUFFIXES) and entry.is_file():
+            yield (*prefix, entry.name), (os.path.realpath(entry.path) if entry.is_symlink() else "")

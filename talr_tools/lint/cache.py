@@ -90,11 +90,13 @@ class LintCache:
         self.entries[resolved] = result.to_cache()
         self.dirty = True
 
-    def save(self) -> None:
-        """Write the pack (dropping entries of files that no longer exist). Errors are ignored."""
+    def save(self, seen: set[str] | None = None) -> None:
+        """Write the pack, dropping entries of files that no longer exist (files in ``seen``,
+        this run's files, are known to). Errors are ignored: the cache is an optimisation."""
         if not self.dirty:
             return
-        kept = {path: entry for path, entry in self.entries.items() if Path(path).exists()}
+        seen = seen or set()
+        kept = {path: entry for path, entry in self.entries.items() if path in seen or Path(path).exists()}
         with contextlib.suppress(OSError):  # a read-only or full disk must not fail the lint run
             write_text_atomic(self.file, json.dumps({"format": CACHE_FORMAT, "entries": kept},
                                                     separators=(",", ":")))

@@ -40,12 +40,13 @@ class LintReport:
         return any(f.severity is not Severity.INFO for f in self.findings)
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path, cwd: str | None = None) -> str:
     """The path as printed: relative to the current folder when under it, else as given."""
-    absolute = os.path.abspath(path)
-    cwd = os.getcwd()
-    if absolute.startswith(cwd.rstrip(os.sep) + os.sep):
-        return absolute[len(cwd.rstrip(os.sep)) + 1:]
+    cwd = (cwd or os.getcwd()).rstrip(os.sep)
+    absolute = os.path.join(cwd, path) if not path.is_absolute() else os.path.normpath(path)
+    absolute = os.path.normpath(absolute)
+    if absolute.startswith(cwd + os.sep):
+        return absolute[len(cwd) + 1:]
     return str(path)
 
 
@@ -74,21 +75,24 @@ def lint_paths(
     results: list[FileResult] = []
     todo: list[tuple[Path, str, bytes | None]] = []
     files = list(iter_rule_files(paths))
+    cwd = os.getcwd()
+    keys: dict[str, str] = {}
     for path in files:
-        display = display_path(path)
+        display = display_path(path, cwd)
+        keys[display] = os.path.normpath(os.path.join(cwd, path))
         data = _read_small(path, options.max_size)
         if cache is not None and data is not None:
-            hit = cache.get(os.path.abspath(path), hashlib.sha256(data).hexdigest(), display, today.isoformat())
+            hit = cache.get(keys[display], hashlib.sha256(data).hexdigest(), display, today.isoformat())
             if hit is not None:
                 results.append(hit)
                 continue
         todo.append((path, display, data))
     checked = _check(todo, options, jobs)
     if cache is not None:
-        for (path, _display, data), result in zip(todo, checked, strict=True):
+        for (_path, display, data), result in zip(todo, checked, strict=True):
             if data is not None and result.sha256:
-                cache.put(os.path.abspath(path), result)
-        cache.save()
+                cache.put(keys[display], result)
+        cache.save(seen=set(keys.values()))
     results.extend(checked)
     findings = [f for r in results for f in r.findings]
     findings.extend(cross_file_findings(results))
@@ -104,11 +108,11 @@ def _order(finding: Finding) -> tuple[str, int, int, str, str]:
 def _read_small(path: Path, max_size: int) -> bytes | None:
     """The file's bytes, or None when it is too large or unreadable (the worker reports why)."""
     try:
-        if path.stat().st_size > max_size:
-            return None
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(max_size + 1)
     except OSError:
         return None
+    return data if len(data) <= max_size else None
 
 
 def _check(todo: list[tuple[Path, str, bytes | None]], options: WorkerOptions, jobs: int | None) -> list[FileResult]:
