@@ -22,10 +22,17 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """The ``talr`` application with every command registered."""
-    from talr_tools.cli import attack_cmd, build_cmd, history_cmd, sign_cmd, version_cmd
-    from talr_tools.cli import lint_cmd
-    from talr_tools.cli import fmt_cmd, new_cmd
-    from talr_tools.cli import convert_cmd
+    from talr_tools.cli import (
+        attack_cmd,
+        build_cmd,
+        convert_cmd,
+        fmt_cmd,
+        history_cmd,
+        lint_cmd,
+        new_cmd,
+        sign_cmd,
+        version_cmd,
+    )
 
     app = typer.Typer(
         name="talr",
