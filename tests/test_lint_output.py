@@ -138,3 +138,14 @@ def test_works_without_talr_toml(tmp_path: Path, run_talr: Run) -> None:
     (tmp_path / "proc_creation_win_good.yml").write_text(GOOD, encoding="utf-8")
     result = run_talr("lint", ".", cwd=tmp_path)
     assert (result.returncode, result.stdout.strip()) == (0, "All checks passed (1 file).")
+
+
+def test_sarif_uris_without_talr_toml_are_relative_to_the_current_folder(tmp_path: Path, run_talr: Run) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "proc_creation_win_x.yml").write_text(GOOD.replace("attack.g0016", "attack.g9999"),
+                                                               encoding="utf-8")
+    result = run_talr("lint", "rules", "--no-cache", "--format", "sarif", cwd=tmp_path)
+    run = json.loads(result.stdout)["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "rules/proc_creation_win_x.yml", "uriBaseId": "%SRCROOT%"}

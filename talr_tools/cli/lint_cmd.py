@@ -68,7 +68,8 @@ def lint(
         origin="--select/--ignore" if (select or ignore) else f"{origin}: [lint]",
     )
     report = lint_paths(rule_paths(cfg, paths), cfg, selection, use_cache=not no_cache, jobs=jobs)
-    text = render(report, output_format, cfg.root)
+    # SARIF URIs are relative to the repository: the folder of talr.toml, else the current folder.
+    text = render(report, output_format, cfg.root if cfg.path else Path.cwd())
     if output is not None:
         from talr_tools.atomic import write_text_atomic
 

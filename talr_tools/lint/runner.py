@@ -13,6 +13,7 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,8 +123,11 @@ def _check(todo: list[tuple[Path, str, bytes | None]], options: WorkerOptions, j
     workers = min(workers, max(1, len(todo) // IN_PROCESS_MAX))
     size = max(8, min(64, len(todo) // (workers * 6) or 1))
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(lint_chunk, chunks, [options] * len(chunks)))
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lint_chunk, chunks, [options] * len(chunks)))
+    except (BrokenProcessPool, OSError):  # a worker died (out of memory, killed): finish in-process
+        return lint_chunk(todo, options)
     return [result for part in parts for result in part]
 
 
