@@ -51,6 +51,7 @@ def test_clean_run_exits_0(repo: Path, run_talr: Run) -> None:
 
 def test_ignore_and_select_on_the_command_line(repo: Path, run_talr: Run) -> None:
     assert run_talr("lint", "--ignore", "TALR103,TALR3", cwd=repo).returncode == 0
+    assert run_talr("lint", "--ignore", "TALR103", "--ignore", "TALR302", cwd=repo).returncode == 0
     result = run_talr("lint", "--select", "TALR3", cwd=repo)
     assert result.returncode == 1 and "TALR302" in result.stdout and "TALR103" not in result.stdout
 
@@ -111,7 +112,7 @@ def test_github_annotations(repo: Path, run_talr: Run) -> None:
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "::warning file=rules/proc_creation_win_bad.yml,line=13,col=7,title=TALR303::TALR303 attack.t1026: "
-        "T1026 (Multiband Communication) is deprecated in ATT&CK 18.1",
+        "T1026 (Multiband Communication) is deprecated in ATT&CK 18.1 (no replacement)",
     ]
 
 

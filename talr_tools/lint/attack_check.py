@@ -44,8 +44,9 @@ def check_attack_tags(doc: RuleDocument, display: str, index: AttackIndex) -> li
                 named = f"{repl} ({target.name})" if target else (repl or "no replacement given")
                 add("TALR302", f"{tag}: {technique.external_id} ({technique.name}) is revoked; use {named}")
             elif technique.deprecated:
+                hint = f"; use {technique.replaced_by}" if technique.replaced_by else " (no replacement)"
                 add("TALR303", f"{tag}: {technique.external_id} ({technique.name}) is deprecated in ATT&CK "
-                               f"{index.version}", Severity.WARNING)
+                               f"{index.version}{hint}", Severity.WARNING)
         elif _OBJECT.fullmatch(name):
             found = index.object(name)
             if found is None:
