@@ -100,3 +100,4 @@ def test_rules_job_lints_and_checks_formatting() -> None:
     runs = [step.get("run", "") for step in workflow["jobs"]["rules"]["steps"]]
     assert ".venv/bin/talr lint --format github" in runs
     assert ".venv/bin/talr fmt --check" in runs
+    assert any(run.startswith(".venv/bin/talr version check --base") for run in runs)
