@@ -31,6 +31,7 @@ from talr_tools.convert.cells import Outcome
 
 SCHEMA_VERSION = "1"
 _BATCH = 500
+_SCAN_ABOVE = 5000
 
 
 def cell_key(content_hash: str, target: str, pipelines: Iterable[str], fmt: str, fingerprint: str) -> str:
@@ -84,8 +85,18 @@ class ConvertCache:
             self._db.close()
             self._db = None
 
-    def _get_many(self, table: str, keys: list[str]) -> Iterator[tuple[str, Any]]:
+    def _get_many(self, table: str, keys: list[str]) -> Iterator[tuple[str, str]]:
+        """Raw values of ``keys`` (those present)."""
         if self._db is None:
+            return
+        if len(keys) > _SCAN_ABOVE:
+            # Reading the whole table is several times faster than thousands of key lookups.
+            wanted = set(keys)
+            try:
+                everything = self._db.execute(f"SELECT key, value FROM {table}").fetchall()
+            except sqlite3.Error:
+                return
+            yield from ((k, v) for k, v in everything if k in wanted and isinstance(v, str))
             return
         for start in range(0, len(keys), _BATCH):
             chunk = keys[start : start + _BATCH]
@@ -95,16 +106,11 @@ class ConvertCache:
                 fetched = rows.fetchall()
             except sqlite3.Error:
                 return
-            for key, value in fetched:
-                try:
-                    yield key, json.loads(value)
-                except (ValueError, TypeError):
-                    continue
+            yield from ((k, v) for k, v in fetched if isinstance(v, str))
 
-    def _put_many(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
+    def _put_many(self, table: str, rows: list[tuple[str, str]]) -> None:
         if self._db is None:
             return
-        rows = [(k, json.dumps(v, separators=(",", ":"), default=str)) for k, v in items]
         if not rows:
             return
         try:
@@ -120,19 +126,27 @@ class ConvertCache:
         found: dict[str, Outcome] = {}
         for key, raw in self._get_many("cells", keys):
             try:
-                found[key] = Outcome.from_json(raw)
-            except (ValueError, TypeError):
+                found[key] = Outcome.from_text(raw)
+            except ValueError:
                 continue
         return found
 
     def put_outcomes(self, items: Iterable[tuple[str, Outcome]]) -> None:
         """Store outcomes in one transaction."""
-        self._put_many("cells", ((k, o.to_json()) for k, o in items))
+        self._put_many("cells", [(k, o.to_text()) for k, o in items])
 
     def get_summaries(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        """Cached rule summaries by file-hash key."""
-        return {k: v for k, v in self._get_many("rules", keys) if isinstance(v, dict)}
+        """Cached rule summaries by file-hash key (malformed entries are left out)."""
+        found: dict[str, dict[str, Any]] = {}
+        for key, raw in self._get_many("rules", keys):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                found[key] = value
+        return found
 
     def put_summaries(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Store rule summaries in one transaction."""
-        self._put_many("rules", items)
+        self._put_many("rules", [(k, json.dumps(v, separators=(",", ":"), default=str)) for k, v in items])

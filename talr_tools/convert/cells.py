@@ -35,7 +35,7 @@ class Outcome:
     queries: int = 0
 
     def to_json(self) -> list[Any]:
-        """Compact form for the cache."""
+        """JSON-ready form (what workers send back)."""
         return [self.ok, self.message, self.queries]
 
     @classmethod
@@ -45,6 +45,18 @@ class Outcome:
         if not isinstance(ok, bool) or not isinstance(message, str) or not isinstance(queries, int):
             raise ValueError("malformed outcome")
         return cls(ok, message, queries)
+
+    def to_text(self) -> str:
+        """Cache form: ``ok<TAB>queries<TAB>message`` (parsed much faster than JSON)."""
+        return f"{int(self.ok)}\t{self.queries}\t{self.message}"
+
+    @classmethod
+    def from_text(cls, text: str) -> Outcome:
+        """Inverse of :meth:`to_text` (raises ValueError on a malformed entry)."""
+        ok, queries, message = text.split("\t", 2)
+        if ok not in ("0", "1"):
+            raise ValueError("malformed outcome")
+        return cls(ok == "1", message, int(queries))
 
 
 @dataclass
@@ -134,9 +146,12 @@ class Matrix:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """target -> state -> number of cells (every state present, zero when none)."""
-        table = {t: {str(s): 0 for s in CellState} for t in self.targets}
+        table = {t: dict.fromkeys(map(str, CellState), 0) for t in self.targets}
         for cell in self.cells:
-            table.setdefault(cell.target, {str(s): 0 for s in CellState})[str(cell.state)] += 1
+            row = table.get(cell.target)
+            if row is None:
+                row = table[cell.target] = dict.fromkeys(map(str, CellState), 0)
+            row[cell.state.value] += 1
         return table
 
     def regressions(self) -> list[Cell]:

@@ -65,19 +65,24 @@ def plugin_fingerprint() -> str:
     Cheap (no plugin import): reads installed distribution metadata and lists the
     ``sigma/backends`` and ``sigma/pipelines`` folders on ``sys.path``.
     """
-    parts = sorted(
-        f"{dist.metadata['Name']}=={dist.version}"
-        for dist in md.distributions()
-        if dist.metadata["Name"] and _is_sigma_distribution(dist.metadata["Name"])
-    )
+    parts: list[str] = []
     for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        # ``<name>-<version>.dist-info`` folders: name and version without reading metadata.
+        parts.extend(
+            f"{entry}:{n}" for n in names if n.endswith((".dist-info", ".egg-info")) and _is_sigma_distribution(n)
+        )
         for sub in ("backends", "pipelines"):
             folder = os.path.join(entry or ".", "sigma", sub)
             try:
-                names = sorted(os.listdir(folder))
+                names = sorted(os.listdir(folder))  # plugin modules, however they were installed
             except OSError:
                 continue
             parts.append(f"{folder}:{','.join(n for n in names if not n.startswith('__'))}")
+    parts.sort()
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 

@@ -31,8 +31,8 @@ def _describe(cell: Cell) -> str:
 
 
 def render_json(matrix: Matrix) -> str:
-    """The whole matrix as JSON."""
-    return json.dumps(matrix.to_dict(), indent=2, ensure_ascii=False)
+    """The whole matrix as compact JSON (one line; pipe it through ``jq`` to read it)."""
+    return json.dumps(matrix.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 def render_table(matrix: Matrix, console: Console) -> None:
@@ -53,11 +53,11 @@ def render_table(matrix: Matrix, console: Console) -> None:
             row.append(str(sum(1 for c in regressions if c.target == target)))
         table.add_row(*row)
     console.print(table)
-    for error in matrix.load_errors:
-        console.print(error, markup=False, highlight=False)
-    for cell in _problem_cells(matrix):
-        console.print(f"{cell.path}:{cell.line}: {cell.target}: {_describe(cell)}", markup=False, highlight=False)
-    console.print(_summary_line(matrix), markup=False, highlight=False)
+    # Plain lines (thousands of them on a big repository: rich would take seconds).
+    lines = list(matrix.load_errors)
+    lines += [f"{cell.path}:{cell.line}: {cell.target}: {_describe(cell)}" for cell in _problem_cells(matrix)]
+    lines.append(_summary_line(matrix))
+    console.file.write("\n".join(lines) + "\n")
 
 
 def _summary_line(matrix: Matrix) -> str:

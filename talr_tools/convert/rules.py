@@ -129,10 +129,10 @@ def read_sources(
 
 
 def display_path(file: Path, base: Path | None) -> str:
-    """``file`` relative to ``base`` when inside it, else as given."""
-    if base is not None:
+    """``file`` as given when relative, else relative to ``base`` when inside it."""
+    if base is not None and file.is_absolute():
         try:
-            return file.resolve().relative_to(base.resolve()).as_posix()
+            return file.relative_to(base.resolve()).as_posix()
         except ValueError:
             pass
     return file.as_posix()

@@ -97,10 +97,14 @@ def run_matrix(
     fingerprint = plugin_fingerprint()
     cells_by_plan: list[list[Cell | None]] = []
     keys: list[str] = []
+    decided: dict[tuple[str, tuple[Any, ...]], tuple[tuple[str, ...] | None, str]] = {}
     for plan in plans:
         row: list[Cell | None] = []
         for target in targets:
-            pipes, why = plan_pipelines(target, plan.summary, mapping, catalogue.pipelines)
+            memo = (target.identifier, tuple(plan.summary.logsources))
+            if memo not in decided:
+                decided[memo] = plan_pipelines(target, plan.summary, mapping, catalogue.pipelines)
+            pipes, why = decided[memo]
             if pipes is None:
                 row.append(_cell(plan, target, (), CellState.SKIPPED, why))
                 continue
