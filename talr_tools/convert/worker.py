@@ -25,6 +25,7 @@ from talr_tools.convert.cells import Outcome
 
 # Per-process state, filled on first use in each worker (never at import time).
 _BACKENDS: dict[tuple[str, tuple[str, ...]], Any] = {}
+_PIPELINES: dict[str, Any] = {}
 
 MAX_MESSAGE = 600
 
@@ -40,17 +41,22 @@ def error_message(exc: BaseException) -> str:
 
 
 def backend_for(target: str, pipelines: tuple[str, ...]) -> Any:
-    """The (per-process cached) backend instance for ``target`` with ``pipelines`` applied in order."""
+    """The (per-process cached) backend for ``target`` with ``pipelines`` (applied by priority, like sigma-cli)."""
     key = (target, pipelines)
     backend = _BACKENDS.get(key)
     if backend is None:
         from talr_tools.convert.discovery import load_plugins
 
         plugins = load_plugins()
-        pipeline = None
+        built = []
         for name in pipelines:
-            built = plugins.pipelines[name]()
-            pipeline = built if pipeline is None else pipeline + built
+            if name not in _PIPELINES:  # some take a while to build (Sumo Logic's loads YAML schemas)
+                _PIPELINES[name] = plugins.pipelines[name]()
+            built.append(_PIPELINES[name])
+        pipeline = None
+        # Priority order, stable (what sigma-cli's pipeline resolver does with several -p).
+        for item in sorted(built, key=lambda p: p.priority):
+            pipeline = item if pipeline is None else pipeline + item
         backend_class: Any = plugins.backends[target]
         backend = backend_class(processing_pipeline=pipeline)
         _BACKENDS[key] = backend
