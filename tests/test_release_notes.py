@@ -117,3 +117,19 @@ def test_rule_already_deprecated_at_the_base_is_not_announced_again(git_repo: gi
     notes = json.loads((root / "dist" / "release-notes.json").read_text(encoding="utf-8"))
     assert [u["id"] for u in notes["updated"]] == [DEPRECATED]
     assert notes["deprecated"] == []
+
+
+def test_removed_rules_are_listed(git_repo: git.Repo, run_talr: Run) -> None:
+    root = fixture_repo(git_repo)
+    git_repo.create_tag("v1")
+    (root / "rules" / "old_rule_deprecated.yml").unlink()
+    git_repo.git.mv(PS_PATH, "rules/moved.yml")  # moved, not removed
+    commit_all(git_repo, "remove the deprecated rule, move another", "2024-09-01T00:00:00+00:00")
+
+    assert run_talr("build", cwd=root).returncode == 0
+    notes = json.loads((root / "dist" / "release-notes.json").read_text(encoding="utf-8"))
+    assert notes["removed"] == [{"id": DEPRECATED, "title": "Old Whoami Rule", "path": "rules/old_rule_deprecated.yml",
+                                 "version": 2, "status": "deprecated"}]
+    assert notes["new"] == [] and notes["updated"] == []
+    md = (root / "dist" / "release-notes.md").read_text(encoding="utf-8")
+    assert "## Removed rules (1)" in md and "**Old Whoami Rule**" in md

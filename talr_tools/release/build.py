@@ -38,8 +38,6 @@ from talr_tools.stix.timestamps import stix_time
 if TYPE_CHECKING:
     import git
 
-    from talr_tools.versioning.history import VersionRecord
-
 BUNDLE_NAME = "talr-bundle.json"
 SIGNATURE_NAME = "talr-bundle.json.sig"
 NOTES_MD = "release-notes.md"
@@ -212,12 +210,17 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
 
     since = _baseline(repo, commit, options.since) if commit is not None else None
     base = rule_version_history(config.root, rev=since.commit) if since is not None else None
+    base_rules = None
+    if since is not None:
+        known = {s.blob: s.rule for s in found if s.blob}
+        at_base = sources.rules_at(repo, since.commit, rel, known)
+        base_rules = {rule_id: (rule, str(rule.path.as_posix())) for rule_id, rule in at_base.items()}
     notes = compute_notes(
         [(s.rule, s.path) for s in found], history, base,
         commit=commit.hexsha if commit is not None else None,
         commit_date=stix_time(commit.committed_datetime)[:10] if commit is not None else None,
         since=since, dirty=options.dirty, default_tlp=config.default_tlp,
-        was_deprecated=lambda rule_id: _deprecated_in(repo, (base or {}).get(rule_id)),
+        base_rules=base_rules,
     )
     return _Prepared(entries=[entry(o) for o in objects], markings=marking_refs(objects), notes=notes,
                      commit=commit.hexsha if commit else None, uncommitted=uncommitted)
@@ -232,15 +235,6 @@ def _as_released(repo: git.Repo, item: sources.SourceRule, commit: str, path: st
     if result.rule is None or result.rule.id != item.rule.id:
         return item
     return sources.SourceRule(rule=result.rule, path=path, blob=found[0])
-
-
-def _deprecated_in(repo: git.Repo, records: list[VersionRecord] | None) -> bool:
-    """Whether the last recorded version of a rule (at the release base) had status deprecated."""
-    if not records:
-        return False
-    found = sources.read_blob(repo, records[-1].commit, records[-1].path)
-    rule = parse_rule_bytes(found[1], Path(records[-1].path)).rule if found else None
-    return rule is not None and rule.status == "deprecated"
 
 
 def _baseline(repo: git.Repo, commit: git.Commit, since: str | None) -> Baseline | None:

@@ -4,14 +4,15 @@ Compares the rule versions at the build's commit with those at the previous rele
 nearest ``v*`` tag reachable from the commit's parent (``git describe``), or ``--since REF``.
 New rules are ids absent at the base; updated rules have a higher version than at the base
 (each version in between listed with its changelog note); deprecated rules are updated or new
-rules whose status is now ``deprecated``. Without history (a plain folder) the notes say so
+rules whose status is now ``deprecated`` (and was not at the base); removed rules are in the
+base commit's tree and not in the build. Without history (a plain folder) the notes say so
 and list no changes. Dates are commit dates, never the build clock.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ class ReleaseNotes:
     new: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
     deprecated: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -56,6 +58,7 @@ class ReleaseNotes:
             "new": self.new,
             "updated": self.updated,
             "deprecated": self.deprecated,
+            "removed": self.removed,
         }
 
 
@@ -69,13 +72,13 @@ def compute_notes(
     since: Baseline | None,
     dirty: bool,
     default_tlp: str,
-    was_deprecated: Callable[[str], bool] | None = None,
+    base_rules: Mapping[str, tuple[Rule, str]] | None = None,
 ) -> ReleaseNotes:
     """Release notes for ``rules`` (rule, repository path) given their history at the build
     commit (``head``) and at the previous release (``base``; ``None`` = no previous release).
 
-    ``was_deprecated(rule_id)`` tells whether a rule was already deprecated at the base, so a
-    deprecated rule updated again is not announced as newly deprecated.
+    ``base_rules`` (rule id -> (rule, path) in the base commit) tells which rules were already
+    deprecated at the base (not announced again) and which were removed since.
     """
     notes = ReleaseNotes(
         commit=commit, commit_date=commit_date, since=since, history=head is not None,
@@ -99,8 +102,14 @@ def compute_notes(
             notes.updated.append(entry)
         else:
             continue
-        if rule.status == "deprecated" and not (before is not None and was_deprecated and was_deprecated(rule_id)):
+        was = base_rules.get(rule_id) if base_rules and before is not None else None
+        if rule.status == "deprecated" and not (was and was[0].status == "deprecated"):
             notes.deprecated.append(entry)
+    present = {str(rule.id) for rule, _path in rules}
+    for rule_id, (old, path) in sorted((base_rules or {}).items(), key=lambda kv: (kv[1][0].title.lower(), kv[0])):
+        if rule_id not in present:
+            notes.removed.append({"id": rule_id, "title": old.title, "path": path,
+                                  "version": old.talr.version or 1, "status": old.status})
     return notes
 
 
@@ -157,6 +166,8 @@ def render_markdown(notes: ReleaseNotes) -> str:
     lines += _section("New rules", notes.new, _new)
     lines += _section("Updated rules", notes.updated, _updated)
     lines += _section("Deprecated rules", notes.deprecated, lambda e: [f"- {_rule(e)}: version {e['version']}"])
+    if notes.removed:
+        lines += _section("Removed rules", notes.removed, lambda e: [f"- {_rule(e)}: last version {e['version']}"])
     return "\n".join(lines)
 
 

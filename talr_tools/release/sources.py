@@ -48,31 +48,49 @@ def repo_relative(repo: git.Repo, path: Path) -> str:
     return "" if str(rel) == "." else rel.as_posix()
 
 
-def rules_from_tree(repo: git.Repo, rev: str, folders: list[str]) -> list[SourceRule]:
-    """The rules of ``folders`` (repository-relative) in the tree of commit ``rev``."""
+def tree_blobs(repo: git.Repo, rev: str, folders: list[str]) -> dict[str, Any]:
+    """Rule blobs (``*.yml``/``*.yaml``, hidden folders skipped) of ``folders`` in commit ``rev``, by path."""
     commit = resolve_commit(repo, rev)
-    found: dict[str, tuple[str, bytes]] = {}
+    found: dict[str, Any] = {}
     for folder in folders:
         try:
             tree = commit.tree / folder if folder else commit.tree
         except KeyError:
             continue
         if tree.type == "blob":
-            found[folder] = (tree.hexsha, tree.data_stream.read())
+            found[folder] = tree
             continue
         for entry in tree.traverse():
             item: Any = entry
             if item.type != "blob" or PurePosixPath(item.path).suffix not in RULE_SUFFIXES:
                 continue
             inner = PurePosixPath(item.path).relative_to(folder) if folder else PurePosixPath(item.path)
-            if any(part.startswith(".") for part in inner.parts[:-1]):
-                continue
-            found[item.path] = (item.hexsha, item.data_stream.read())
-    paths = sorted(found)
-    results = [parse_rule_bytes(found[p][1], Path(p), display=p) for p in paths]
+            if not any(part.startswith(".") for part in inner.parts[:-1]):
+                found[item.path] = item
+    return found
+
+
+def rules_from_tree(repo: git.Repo, rev: str, folders: list[str]) -> list[SourceRule]:
+    """The rules of ``folders`` (repository-relative) in the tree of commit ``rev``."""
+    blobs = tree_blobs(repo, rev, folders)
+    paths = sorted(blobs)
+    results = [parse_rule_bytes(blobs[p].data_stream.read(), Path(p), display=p) for p in paths]
     rules = _checked(results, paths)
     for source in rules:
-        source.blob = found[source.path][0]
+        source.blob = blobs[source.path].hexsha
+    return rules
+
+
+def rules_at(repo: git.Repo, rev: str, folders: list[str], known: dict[str, Rule]) -> dict[str, Rule]:
+    """Every rule of ``folders`` in commit ``rev`` by Sigma id, leniently (files that do not parse
+    are skipped). ``known`` maps blob shas to rules already parsed, so unchanged files are not re-read."""
+    rules: dict[str, Rule] = {}
+    for path, blob in sorted(tree_blobs(repo, rev, folders).items()):
+        rule = known.get(blob.hexsha)
+        if rule is None:
+            rule = parse_rule_bytes(blob.data_stream.read(), Path(path), display=path).rule
+        if rule is not None and rule.id is not None:
+            rules.setdefault(rule.id, rule)
     return rules
 
 
