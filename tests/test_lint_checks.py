@@ -192,3 +192,60 @@ def test_parallel_run_matches_in_process(tmp_path: Path) -> None:
     parallel = lint(tmp_path, jobs=2)
     assert serial == parallel
     assert codes(serial).count("TALR302") == 6 and "TALR005" in codes(serial)
+
+
+def test_revoked_or_deprecated_group_and_software(tmp_path: Path) -> None:
+    rule(tmp_path, GOOD_PATH.name, GOOD.replace("    - attack.g0016\n", "    - attack.g0014\n    - attack.s0209\n"))
+    found = [(f.code, f.line, f.message) for f in lint(tmp_path) if f.code.startswith("TALR3")]
+    assert found == [("TALR306", 13, "attack.g0014: G0014 (Night Dragon) is deprecated"),
+                     ("TALR306", 14, "attack.s0209: S0209 (Darkmoon) is revoked")]
+
+
+def test_document_that_is_not_a_mapping(tmp_path: Path) -> None:
+    rule(tmp_path, "list.yml", "title: x\n---\n- a\n- b\n")
+    assert [(f.code, f.line) for f in lint(tmp_path)] == [("TALR008", 3)]
+
+
+def test_required_sigma_field_missing(tmp_path: Path) -> None:
+    text = GOOD.replace("logsource:\n    category: process_creation\n    product: windows\n", "")
+    rule(tmp_path, GOOD_PATH.name, text)
+    found = [(f.code, f.line, f.message) for f in lint(tmp_path, select=("TALR1",))]
+    assert found == [("TALR102", 1, "'logsource' is a required property")]
+
+
+def test_collection_error(tmp_path: Path) -> None:
+    rule(tmp_path, GOOD_PATH.name, GOOD + "---\naction: explode\ntitle: x\n")
+    found = [(f.code, f.line) for f in lint(tmp_path, select=("TALR2",))]
+    assert found == [("TALR202", 1)]
+
+
+def test_crash_in_a_check_is_a_finding_and_other_files_are_checked(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import talr_tools.lint.attack_check as attack_check
+
+    def broken(doc: object, display: str, index: object) -> list[Finding]:
+        if "crash" in display:
+            raise ZeroDivisionError("boom")
+        return []
+
+    monkeypatch.setattr(attack_check, "check_attack_tags", broken)
+    rule(tmp_path, "proc_creation_win_crash.yml", GOOD)
+    rule(tmp_path, "proc_creation_win_ok.yml", GOOD.replace("0b7d3c8e", "1b7d3c8e").replace("Started", "Run")
+         .replace("level: medium", "level: nope"))
+    found = [(f.path, f.code) for f in lint(tmp_path)]
+    assert ("proc_creation_win_crash.yml", "TALR009") in found
+    assert ("proc_creation_win_ok.yml", "TALR101") in found
+
+
+def test_crash_in_a_validator_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from talr_tools.lint import sigma_check
+
+    class Broken:
+        def validate(self, rule: object) -> list[object]:
+            raise KeyError("nope")
+
+    monkeypatch.setattr(sigma_check, "_validators", lambda: [("SV014", Broken())])
+    rule(tmp_path, GOOD_PATH.name, GOOD)
+    found = lint(tmp_path)
+    assert [(f.code, f.line, str(f.severity)) for f in found] == [("TALR209", 1, "warning")]
+    assert "duplicate_tag failed" in found[0].message
