@@ -249,3 +249,15 @@ def test_crash_in_a_validator_is_a_warning(tmp_path: Path, monkeypatch: pytest.M
     found = lint(tmp_path)
     assert [(f.code, f.line, str(f.severity)) for f in found] == [("TALR209", 1, "warning")]
     assert "duplicate_tag failed" in found[0].message
+
+
+def test_huge_version_number(tmp_path: Path) -> None:
+    rule(tmp_path, GOOD_PATH.name, GOOD.replace("    version: 2\n", f"    version: {10**30}\n"))
+    found = [f.code for f in lint(tmp_path)]
+    assert "TALR120" in found and "TALR009" not in found
+
+
+def test_validator_crash_on_a_field_the_schema_rejects_is_not_echoed(tmp_path: Path) -> None:
+    rule(tmp_path, GOOD_PATH.name, GOOD.replace("references:\n    - https", "references:\n    - a: https"))
+    found = [f.code for f in lint(tmp_path)]
+    assert "TALR101" in found and "TALR209" not in found

@@ -107,8 +107,15 @@ def _rule_checks(rule: Rule, display: str, options: WorkerOptions) -> list[Findi
         findings.extend(check_dates(doc, display, options.today))
         findings.extend(check_attack_tags(doc, display, index))
     findings.extend(check_intel(rule.primary, display, index))
-    findings.extend(check_sigma(rule, display))
+    sigma = check_sigma(rule, display)
+    if any(f.code in _SCHEMA_ERRORS for f in findings):
+        # pySigma validators stumble over the wrong types the schema already reported: no echo.
+        sigma = [f for f in sigma if f.code != "TALR209"]
+    findings.extend(sigma)
     return findings
+
+
+_SCHEMA_ERRORS = frozenset({"TALR101", "TALR102", "TALR103", "TALR110", "TALR111", "TALR112"})
 
 
 def _summarise(rule: Rule, result: FileResult) -> None:
