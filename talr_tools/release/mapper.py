@@ -76,7 +76,7 @@ class RuleMapper:
         if self.key is not None:
             from talr_tools.signing import sign_object
 
-            indicator = sign_object(indicator, self.key)
+            indicator = sign_object(indicator, self.key, in_place=True)
         return [indicator, *mapped.relationships, *mapped.objects]
 
     def file(self, path: Path, display: str) -> FileResult:
