@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from talr_tools.config import TalrConfig
-from talr_tools.lint.runner import lint_paths
+from talr_tools.lint.runner import IN_PROCESS_MAX, lint_paths
 from talr_tools.lint.selection import Selection
 from talr_tools.model import Finding
 from tests.conftest import FIXTURES
@@ -181,17 +181,32 @@ def test_selection_longest_prefix_wins() -> None:
     assert not Selection.build([], ["talr1, sv1"]).wants("SV101")
 
 
-def test_parallel_run_matches_in_process(tmp_path: Path) -> None:
-    for i in range(40):
+def test_parallel_run_matches_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    import talr_tools.lint.runner as runner
+
+    pools: list[int] = []
+
+    class CountingPool(ProcessPoolExecutor):
+        def __init__(self, max_workers: int) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers=max_workers)
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", CountingPool)
+    assert IN_PROCESS_MAX < 60
+    for i in range(60):
         text = GOOD.replace("0b7d3c8e", f"{i:08x}").replace("PowerShell Started", f"PowerShell Started {i}")
         if i % 7 == 0:
             text = text.replace("attack.g0016", "attack.t1002")
         rule(tmp_path, f"proc_creation_win_rule_{i}.yml", text)
     rule(tmp_path, "broken.yml", "title: [\n")
     serial = lint(tmp_path, jobs=1)
+    assert pools == []
     parallel = lint(tmp_path, jobs=2)
+    assert pools == [2]
     assert serial == parallel
-    assert codes(serial).count("TALR302") == 6 and "TALR005" in codes(serial)
+    assert codes(serial).count("TALR302") == 9 and "TALR005" in codes(serial)
 
 
 def test_revoked_or_deprecated_group_and_software(tmp_path: Path) -> None:

@@ -23,7 +23,10 @@ from talr_tools.lint.selection import Selection
 from talr_tools.lint.worker import FileResult, WorkerOptions, lint_file
 from talr_tools.model import Finding, Severity
 
-IN_PROCESS_MAX = 16  # at most this many files to check: no worker processes
+# Up to this many files are checked in-process: a worker costs ~0.5 s of imports (pySigma,
+# jsonschema-rs) before its first file, a file ~2 ms; below this, workers do not pay off.
+IN_PROCESS_MAX = 48
+MIN_SHARE = 24  # files per worker at least
 
 
 @dataclass
@@ -120,7 +123,9 @@ def _check(todo: list[tuple[Path, str, bytes | None]], options: WorkerOptions, j
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(todo) <= IN_PROCESS_MAX:
         return lint_chunk(todo, options)
-    workers = min(workers, max(1, len(todo) // IN_PROCESS_MAX))
+    workers = min(workers, len(todo) // MIN_SHARE)
+    if workers <= 1:
+        return lint_chunk(todo, options)
     size = max(8, min(64, len(todo) // (workers * 6) or 1))
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     try:
