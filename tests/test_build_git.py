@@ -221,7 +221,9 @@ def test_no_rules_is_an_error_not_an_empty_release(git_repo: git.Repo, run_talr:
     (root / "README.md").write_text("x\n", encoding="utf-8")
     commit_all(git_repo, "no rules yet", "2024-06-01T00:00:00+00:00")
     proc = run_talr("build", cwd=root)
-    assert proc.returncode == 2 and "rules: no committed rule files at HEAD" in proc.stderr
+    assert proc.returncode == 2 and "rules: no rule files committed at HEAD" in proc.stderr
+    proc = run_talr("build", "--dirty", cwd=root)
+    assert proc.returncode == 2 and "rules: no rule files in the working tree" in proc.stderr
     assert not (root / "dist").exists()
     empty = tmp_path / "empty"
     empty.mkdir()

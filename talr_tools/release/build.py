@@ -185,12 +185,12 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
     else:
         assert commit is not None
         found = sources.rules_from_tree(repo, commit.hexsha, rel)
-        if not found:
-            shown = ", ".join(r or "." for r in rel)
-            raise TalrError(f"{shown}: no committed rule files at {options.rev} "
-                            "(commit them, or try the working tree with --dirty)")
         if options.rev == "HEAD":
             uncommitted = _uncommitted(repo, rel)
+    if not found:
+        shown = ", ".join(r or "." for r in rel)
+        where = "in the working tree" if options.dirty else f"committed at {options.rev} (or try --dirty)"
+        raise TalrError(f"{shown}: no rule files {where}")
     history = rule_version_history(config.root, rev=commit.hexsha) if commit is not None else {}
 
     objects: list[dict[str, Any]] = []
