@@ -223,6 +223,9 @@ def test_no_rules_is_an_error_not_an_empty_release(git_repo: git.Repo, run_talr:
     proc = run_talr("build", cwd=root)
     assert proc.returncode == 2 and "rules: no rule files committed at HEAD" in proc.stderr
     proc = run_talr("build", "--dirty", cwd=root)
+    assert proc.returncode == 2 and proc.stderr.startswith("talr: error: ") and "rules: no such rule folder" in proc.stderr
+    (root / "rules").mkdir()
+    proc = run_talr("build", "--dirty", cwd=root)
     assert proc.returncode == 2 and "rules: no rule files in the working tree" in proc.stderr
     assert not (root / "dist").exists()
     empty = tmp_path / "empty"

@@ -145,6 +145,7 @@ def _load_key(spec: str | None) -> Any:
 
 def _from_folder(config: TalrConfig, folders: list[Path], settings: MapSettings) -> _Prepared:
     base = folders[0] if len(folders) == 1 and folders[0].is_dir() else config.root
+    sources.check_exist(folders)
     files = list(iter_rule_files(folders))
     if not files:
         raise TalrError(f"{folders[0] if folders else config.root}: no rule files (*.yml, *.yaml) to build")

@@ -115,10 +115,19 @@ def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
 
 def rules_from_folders(paths: Iterable[Path], base: Path, max_size: int) -> list[SourceRule]:
     """The rules under ``paths`` on disk, with paths shown relative to ``base``."""
+    paths = list(paths)
+    check_exist(paths)
     files = list(iter_rule_files(paths))
     shown = [display_path(f, base) for f in files]
     results = [load_rule(f, display=s, max_size=max_size) for f, s in zip(files, shown, strict=True)]
     return _checked(results, shown)
+
+
+def check_exist(paths: list[Path]) -> None:
+    """A one-line error for the first rule folder or file that does not exist."""
+    for path in paths:
+        if not path.exists():
+            raise TalrError(f"{path}: no such rule folder or file")
 
 
 def display_path(path: Path, base: Path) -> str:
