@@ -149,3 +149,12 @@ def test_no_cache_option_leaves_no_cache(tmp_path: Path, run_talr: Run) -> None:
     make_rules(tmp_path / "rules", count=1)
     assert run_talr("lint", "rules", "--no-cache", cwd=tmp_path).returncode == 1
     assert not (tmp_path / ".talr-cache").exists()
+
+
+def test_cache_location(tmp_path: Path, run_talr: Run) -> None:
+    make_rules(tmp_path / "repo" / "rules", count=1)
+    run_talr("lint", "repo/rules", cwd=tmp_path)  # no talr.toml: the current folder, not the linted one
+    assert packs(tmp_path) and not (tmp_path / "repo" / "rules" / ".talr-cache").exists()
+    (tmp_path / "repo" / "talr.toml").write_text('rule_dirs = ["rules"]\n', encoding="utf-8")
+    run_talr("lint", cwd=tmp_path / "repo" / "rules")  # with talr.toml: next to it
+    assert packs(tmp_path / "repo")

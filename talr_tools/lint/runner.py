@@ -75,7 +75,7 @@ def lint_paths(
     if use_cache:
         from talr_tools.lint.cache import LintCache, fingerprint
 
-        cache = LintCache(config.cache_dir, fingerprint(options.max_size))
+        cache = LintCache(cache_folder(config), fingerprint(options.max_size))
     results: list[FileResult] = []
     todo: list[tuple[Path, str, bytes | None]] = []
     files = list(iter_rule_files(paths))
@@ -103,6 +103,12 @@ def lint_paths(
     selected = sorted({f for f in findings if selection.wants(f.code)}, key=_order)
     return LintReport(findings=selected, files=len(files), from_cache=len(results) - len(checked),
                       checked=len(checked))
+
+
+def cache_folder(config: TalrConfig) -> Path:
+    """``.talr-cache`` next to talr.toml; with no talr.toml, in the current folder (as ruff does),
+    never inside the linted folder, which may be someone else's (or read-only) rules."""
+    return config.cache_dir if config.path is not None else Path.cwd() / ".talr-cache"
 
 
 def _order(finding: Finding) -> tuple[str, int, int, str, str]:
