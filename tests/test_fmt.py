@@ -203,3 +203,41 @@ def test_corpus_sample_formats_idempotently_without_changing_data(corpus: Path) 
         once = format_text(text)
         assert format_text(once) == once, path
         assert _data(once) == _data(text), path
+
+
+def test_cache_remembers_canonical_files_and_skips_parsing_them(tmp_path: Path) -> None:
+    import hashlib
+
+    from talr_tools.fmt.cache import CanonicalCache
+    from talr_tools.fmt.files import Outcome, format_file
+
+    rules = tmp_path / "rules"
+    good = write(rules / "good.yml", GOOD)
+    cache_dir = tmp_path / ".talr-cache"
+    format_paths([rules], check=True, cache_dir=cache_dir)
+    digest = hashlib.sha256(good.read_bytes()).hexdigest()
+    assert digest in CanonicalCache(cache_dir).hashes
+    # A known hash is trusted without parsing: even bytes that would not parse pass.
+    broken = write(tmp_path / "broken.yml", "title: [unclosed\n")
+    broken_hash = hashlib.sha256(broken.read_bytes()).hexdigest()
+    assert format_file(broken, known_canonical=frozenset({broken_hash})).outcome is Outcome.UNCHANGED
+    assert format_file(broken, known_canonical=frozenset({digest})).outcome is Outcome.ERROR
+
+
+def test_cached_file_that_changes_is_formatted_again(tmp_path: Path, run_talr) -> None:
+    rules = tmp_path / "rules"
+    good = write(rules / "good.yml", GOOD)
+    assert run_talr("fmt", "--check", str(rules), cwd=tmp_path).returncode == 0
+    assert list((tmp_path / "rules" / ".talr-cache" / "fmt").glob("*.json"))  # no talr.toml: root is the folder
+    good.write_text(MESSY, encoding="utf-8")
+    result = run_talr("fmt", "--check", str(rules), cwd=tmp_path)
+    assert result.returncode == 1 and "good.yml" in result.stdout
+
+
+def test_many_files_are_formatted_in_parallel_workers(tmp_path: Path) -> None:
+    for index in range(70):
+        shutil.copy(FMT / "messy.yml", tmp_path / f"rule_{index:02d}.yml")
+    write(tmp_path / "zz_broken.yml", "title: [unclosed\n")
+    report = format_paths([tmp_path], jobs=2)
+    assert len(report.changed) == 70 and len(report.errors) == 1
+    assert all(p.read_text(encoding="utf-8") == EXPECTED for p in tmp_path.glob("rule_*.yml"))

@@ -17,6 +17,12 @@ def fmt(
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; list the files that would change and exit 1 if any.")
     ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Parse every file again; do not use .talr-cache.")
+    ] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Format rules canonically (key order, indentation, quoting), keeping comments.
@@ -34,7 +40,10 @@ def fmt(
             from talr_tools.errors import TalrError
 
             raise TalrError(f"{target}: no such file or folder")
-    report = format_paths(targets, check=check, max_size=cfg.lint.max_file_size)
+    report = format_paths(
+        targets, check=check, max_size=cfg.lint.max_file_size,
+        cache_dir=None if no_cache else cfg.cache_dir, jobs=jobs,
+    )
     for outcome in report.changed:
         typer.echo(f"{'would reformat' if check else 'reformatted'} {outcome.path}")
     for outcome in report.errors:
