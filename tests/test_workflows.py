@@ -101,3 +101,16 @@ def test_rules_job_lints_and_checks_formatting() -> None:
     assert ".venv/bin/talr lint --format github" in runs
     assert ".venv/bin/talr fmt --check" in runs
     assert any(run.startswith(".venv/bin/talr version check --base") for run in runs)
+
+
+def test_release_runs_on_version_tags_checks_rules_and_builds_signed() -> None:
+    workflow = yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8"))
+    assert workflow[True]["push"]["tags"] == ["v*"]
+    assert workflow["permissions"] == {"contents": "read"}
+    steps = workflow["jobs"]["release"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    assert runs.index(".venv/bin/talr lint --format github") < next(
+        i for i, run in enumerate(runs) if "talr build" in run)
+    build = next(step for step in steps if "talr build" in step.get("run", ""))
+    assert "--sign-key env:TALR_SIGNING_KEY" in build["run"]
+    assert build["env"]["TALR_SIGNING_KEY"] == "${{ secrets.TALR_SIGNING_KEY }}"
