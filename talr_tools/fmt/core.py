@@ -10,8 +10,8 @@ What :func:`format_text` does, and only this:
   SigmaHQ's style), one ``---`` between documents, no leading ``---``, one final newline;
 - quoting: a double-quoted string that needs no escape and holds no ``'`` becomes
   single-quoted (SigmaHQ style); plain and single-quoted scalars are left as written, so
-  no value ever changes type;
-- comments are kept. A full-line comment between two top-level keys belongs (in ruamel) to
+  no value ever changes type; ``None`` is written ``null`` (also for an empty value);
+- comments are kept (a modeline before a leading ``---`` too). A full-line comment between two top-level keys belongs (in ruamel) to
   the key above it, so it moves with that key when keys are reordered.
 
 Safety net: the result is re-read with the loader TALR checks rules with (PyYAML) and must
