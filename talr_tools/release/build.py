@@ -30,7 +30,7 @@ from talr_tools.release.mapper import MapSettings, RuleMapper, map_files, markin
 from talr_tools.release.notes import Baseline, ReleaseNotes, compute_notes, render_json, render_markdown
 from talr_tools.release.times import history_times, sigma_times
 from talr_tools.stix.bundle import Entry, entry, serialize_entries
-from talr_tools.stix.mapping import SIGMA_SPEC_VERSION, RuleSource
+from talr_tools.stix.mapping import SIGMA_SPEC_VERSION, RuleSource, RuleTimes
 from talr_tools.stix.markings import TLP_MARKING_IDS, tlp_marking_definition
 from talr_tools.stix.objects import extension_definition, producer_identity, producer_identity_id, talr_identity
 from talr_tools.stix.timestamps import stix_time
@@ -194,20 +194,24 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
         raise TalrError(f"{shown}: no rule files {where}")
     history = rule_version_history(config.root, rev=commit.hexsha) if commit is not None else {}
 
-    objects: list[dict[str, Any]] = []
+    plan: list[tuple[sources.SourceRule, RuleTimes, RuleSource]] = []
     for item in found:
         records = history.get(str(item.rule.id))
         if not records:
-            objects += mapper.objects(item.rule, sigma_times(item.rule), RuleSource(path=item.path))
+            plan.append((item, sigma_times(item.rule), RuleSource(path=item.path)))
             continue
         version = item.rule.talr.version
         times = history_times(records, version, dirty=options.dirty)
         record = next((r for r in records if r.version == (version or 1)), None)
         if record is None or options.dirty:
-            objects += mapper.objects(item.rule, times, RuleSource(path=item.path))
-            continue
-        released = _as_released(repo, item, record.commit, record.path)
-        objects += mapper.objects(released.rule, times, RuleSource(path=record.path, commit=record.commit))
+            plan.append((item, times, RuleSource(path=item.path)))
+        else:
+            plan.append((item, times, RuleSource(path=record.path, commit=record.commit)))
+    if not options.dirty:
+        plan = _as_released(repo, plan)
+    objects: list[dict[str, Any]] = []
+    for item, times, released_at in plan:
+        objects += mapper.objects(item.rule, times, released_at)
 
     since = _baseline(repo, commit, options.since) if commit is not None else None
     base = rule_version_history(config.root, rev=since.commit) if since is not None else None
@@ -227,15 +231,28 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
                      commit=commit.hexsha if commit else None, uncommitted=uncommitted)
 
 
-def _as_released(repo: git.Repo, item: sources.SourceRule, commit: str, path: str) -> sources.SourceRule:
-    """The rule as committed in the commit that introduced its current version."""
-    found = sources.read_blob(repo, commit, path)
-    if found is None or found[0] == item.blob:
-        return item
-    result = parse_rule_bytes(found[1], Path(path), display=path)
-    if result.rule is None or result.rule.id != item.rule.id:
-        return item
-    return sources.SourceRule(rule=result.rule, path=path, blob=found[0])
+def _as_released(repo: git.Repo, plan: list[tuple[sources.SourceRule, RuleTimes, RuleSource]]
+                 ) -> list[tuple[sources.SourceRule, RuleTimes, RuleSource]]:
+    """Each rule as committed in the commit that introduced its current version.
+
+    Only rules whose blob there differs from the built commit's are read (in one batch) and parsed.
+    """
+    trees = sources.TreeReader(repo)
+    released: dict[int, str] = {}
+    for n, (item, _times, where) in enumerate(plan):
+        if where.commit is not None:
+            sha = trees.blob_sha(where.commit, where.path)
+            if sha is not None and sha != item.blob:
+                released[n] = sha
+    data = sources.read_blobs(repo, released.values())
+    result = []
+    for n, (item, times, where) in enumerate(plan):
+        if n in released and released[n] in data:
+            parsed = parse_rule_bytes(data[released[n]], Path(where.path), display=where.path).rule
+            if parsed is not None and parsed.id == item.rule.id:
+                item = sources.SourceRule(rule=parsed, path=where.path, blob=released[n])
+        result.append((item, times, where))
+    return result
 
 
 def _baseline(repo: git.Repo, commit: git.Commit, since: str | None) -> Baseline | None:

@@ -7,6 +7,7 @@ error naming the file (a release must not silently drop a rule).
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -70,11 +71,71 @@ def tree_blobs(repo: git.Repo, rev: str, folders: list[str]) -> dict[str, Any]:
     return found
 
 
+def read_blobs(repo: git.Repo, shas: Iterable[str]) -> dict[str, bytes]:
+    """The contents of many blobs, read through one ``git cat-file --batch`` (not one round trip each)."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    process = repo.git.cat_file("--batch", as_process=True, istream=subprocess.PIPE)
+    out, _err = process.proc.communicate(("\n".join(wanted) + "\n").encode("ascii"))
+    blobs: dict[str, bytes] = {}
+    at = 0
+    for _ in wanted:
+        end = out.index(b"\n", at)
+        sha, kind, *rest = out[at:end].decode("ascii").split()
+        if kind == "missing":
+            at = end + 1
+            continue
+        size = int(rest[0])
+        blobs[sha] = out[end + 1 : end + 1 + size]
+        at = end + 1 + size + 1
+    return blobs
+
+
+class TreeReader:
+    """Path -> blob-sha look-ups in many commits; each git tree object is parsed once (cached by sha)."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self.repo = repo
+        self._roots: dict[str, str] = {}
+        self._trees: dict[str, dict[str, tuple[str, bool]]] = {}
+
+    def blob_sha(self, commit: str, path: str) -> str | None:
+        """The sha of the blob at ``path`` in ``commit``, or ``None`` when there is none."""
+        if commit not in self._roots:
+            self._roots[commit] = self.repo.commit(commit).tree.hexsha
+        sha, is_tree = self._roots[commit], True
+        for part in path.split("/"):
+            if not is_tree:
+                return None
+            found = self._entries(sha).get(part)
+            if found is None:
+                return None
+            sha, is_tree = found
+        return None if is_tree else sha
+
+    def _entries(self, tree_sha: str) -> dict[str, tuple[str, bool]]:
+        entries = self._trees.get(tree_sha)
+        if entries is None:
+            data = self.repo.odb.stream(bytes.fromhex(tree_sha)).read()
+            entries = {}
+            at = 0
+            while at < len(data):  # "<mode> <name>\0<20-byte sha>" repeated
+                space = data.index(b" ", at)
+                nul = data.index(b"\0", space)
+                mode, name = data[at:space], data[space + 1 : nul].decode("utf-8", "surrogateescape")
+                entries[name] = (data[nul + 1 : nul + 21].hex(), mode == b"40000")
+                at = nul + 21
+            self._trees[tree_sha] = entries
+        return entries
+
+
 def rules_from_tree(repo: git.Repo, rev: str, folders: list[str]) -> list[SourceRule]:
     """The rules of ``folders`` (repository-relative) in the tree of commit ``rev``."""
     blobs = tree_blobs(repo, rev, folders)
     paths = sorted(blobs)
-    results = [parse_rule_bytes(blobs[p].data_stream.read(), Path(p), display=p) for p in paths]
+    data = read_blobs(repo, (blobs[p].hexsha for p in paths))
+    results = [parse_rule_bytes(data[blobs[p].hexsha], Path(p), display=p) for p in paths]
     rules = _checked(results, paths)
     for source in rules:
         source.blob = blobs[source.path].hexsha
@@ -85,22 +146,15 @@ def rules_at(repo: git.Repo, rev: str, folders: list[str], known: dict[str, Rule
     """Every rule of ``folders`` in commit ``rev`` by Sigma id, leniently (files that do not parse
     are skipped). ``known`` maps blob shas to rules already parsed, so unchanged files are not re-read."""
     rules: dict[str, Rule] = {}
-    for path, blob in sorted(tree_blobs(repo, rev, folders).items()):
+    blobs = tree_blobs(repo, rev, folders)
+    data = read_blobs(repo, (b.hexsha for b in blobs.values() if b.hexsha not in known))
+    for path, blob in sorted(blobs.items()):
         rule = known.get(blob.hexsha)
         if rule is None:
-            rule = parse_rule_bytes(blob.data_stream.read(), Path(path), display=path).rule
+            rule = parse_rule_bytes(data[blob.hexsha], Path(path), display=path).rule
         if rule is not None and rule.id is not None:
             rules.setdefault(rule.id, rule)
     return rules
-
-
-def read_blob(repo: git.Repo, commit: str, path: str) -> tuple[str, bytes] | None:
-    """(sha, bytes) of ``path`` in ``commit``, or ``None`` when it is not there."""
-    try:
-        blob = repo.commit(commit).tree / path
-    except (KeyError, ValueError):
-        return None
-    return (blob.hexsha, blob.data_stream.read()) if blob.type == "blob" else None
 
 
 def resolve_commit(repo: git.Repo, rev: str) -> git.Commit:
