@@ -225,10 +225,11 @@ def test_cache_remembers_canonical_files_and_skips_parsing_them(tmp_path: Path) 
 
 
 def test_cached_file_that_changes_is_formatted_again(tmp_path: Path, run_talr) -> None:
+    write(tmp_path / "talr.toml", 'rule_dirs = ["rules"]\n')
     rules = tmp_path / "rules"
     good = write(rules / "good.yml", GOOD)
     assert run_talr("fmt", "--check", str(rules), cwd=tmp_path).returncode == 0
-    assert list((tmp_path / "rules" / ".talr-cache" / "fmt").glob("*.json"))  # no talr.toml: root is the folder
+    assert list((tmp_path / ".talr-cache" / "fmt").glob("*.json"))
     good.write_text(MESSY, encoding="utf-8")
     result = run_talr("fmt", "--check", str(rules), cwd=tmp_path)
     assert result.returncode == 1 and "good.yml" in result.stdout
@@ -241,3 +242,10 @@ def test_many_files_are_formatted_in_parallel_workers(tmp_path: Path) -> None:
     report = format_paths([tmp_path], jobs=2)
     assert len(report.changed) == 70 and len(report.errors) == 1
     assert all(p.read_text(encoding="utf-8") == EXPECTED for p in tmp_path.glob("rule_*.yml"))
+
+
+def test_no_cache_is_written_without_talr_toml(tmp_path: Path, run_talr) -> None:
+    rules = tmp_path / "rules"
+    write(rules / "windows" / "good.yml", GOOD)
+    assert run_talr("fmt", "--check", str(rules / "windows" / "good.yml"), cwd=tmp_path).returncode == 0
+    assert not list(tmp_path.rglob(".talr-cache"))

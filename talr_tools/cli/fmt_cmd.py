@@ -42,7 +42,9 @@ def fmt(
             raise TalrError(f"{target}: no such file or folder")
     report = format_paths(
         targets, check=check, max_size=cfg.lint.max_file_size,
-        cache_dir=None if no_cache else cfg.cache_dir, jobs=jobs,
+        # Cache only in a configured repository: without talr.toml the "root" is wherever
+        # the first path is, and a .talr-cache/ there would litter the user's rule folders.
+        cache_dir=None if no_cache or cfg.path is None else cfg.cache_dir, jobs=jobs,
     )
     for outcome in report.changed:
         typer.echo(f"{'would reformat' if check else 'reformatted'} {outcome.path}")
