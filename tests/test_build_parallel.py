@@ -47,3 +47,17 @@ def test_corpus_builds_as_plain_sigma(corpus: Path, tmp_path: Path) -> None:
                            BuildOptions(output=tmp_path / "dist", paths=[corpus]))
     assert result.indicators == len(list(iter_rule_files([corpus])))
     assert result.commit is None and result.notes.history is False
+
+
+def test_git_build_in_workers_is_byte_identical(git_repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from talr_tools.release import mapper
+    from tests.test_build_support import fixture_repo
+
+    root = fixture_repo(git_repo)
+    key, _allowed = keygen(tmp_path)
+    config = load_config(root / "talr.toml")
+    build_release(config, BuildOptions(output=tmp_path / "serial", sign_key=str(key)))
+    monkeypatch.setattr(mapper, "PARALLEL_THRESHOLD", 0)
+    build_release(config, BuildOptions(output=tmp_path / "workers", sign_key=str(key)))
+    for name in ("talr-bundle.json", "talr-bundle.json.sig", "release-notes.json"):
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "workers" / name).read_bytes()

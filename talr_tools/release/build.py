@@ -26,7 +26,7 @@ from talr_tools.config import TalrConfig
 from talr_tools.errors import TalrError
 from talr_tools.loader import iter_rule_files, parse_rule_bytes
 from talr_tools.release import sources
-from talr_tools.release.mapper import MapSettings, RuleMapper, map_files, marking_refs
+from talr_tools.release.mapper import MapSettings, Workers, map_files
 from talr_tools.release.notes import Baseline, ReleaseNotes, compute_notes, render_json, render_markdown
 from talr_tools.release.times import history_times, sigma_times
 from talr_tools.stix.bundle import Entry, entry, serialize_entries
@@ -101,7 +101,8 @@ def build_release(config: TalrConfig, options: BuildOptions) -> BuildResult:
     )
     repo = sources.open_repo(folders[0] if folders and folders[0].exists() else config.root)
     if repo is not None and repo.working_tree_dir is not None:
-        prepared = _from_git(repo, config, options, folders, RuleMapper(map_settings))
+        with Workers(map_settings) as workers:
+            prepared = _from_git(repo, config, options, folders, workers)
     else:
         if options.rev != "HEAD" or options.since:
             raise TalrError(f"{folders[0]}: --rev and --since need a git repository, this is a plain folder")
@@ -168,7 +169,7 @@ def _from_folder(config: TalrConfig, folders: list[Path], settings: MapSettings)
 
 
 def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders: list[Path],
-              mapper: RuleMapper) -> _Prepared:
+              workers: Workers) -> _Prepared:
     from talr_tools.versioning.history import rule_version_history
 
     rel = [sources.repo_relative(repo, f) for f in folders]
@@ -185,7 +186,7 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
         found = sources.rules_from_folders(folders, top, config.lint.max_file_size)
     else:
         assert commit is not None
-        found = sources.rules_from_tree(repo, commit.hexsha, rel)
+        found = sources.rules_from_tree(repo, commit.hexsha, rel, parse=workers.parse)
         if options.rev == "HEAD":
             uncommitted = _uncommitted(repo, rel)
     if not found:
@@ -209,9 +210,7 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
             plan.append((item, times, RuleSource(path=record.path, commit=record.commit)))
     if not options.dirty:
         plan = _as_released(repo, plan)
-    objects: list[dict[str, Any]] = []
-    for item, times, released_at in plan:
-        objects += mapper.objects(item.rule, times, released_at)
+    mapped = workers.map([(item.rule, times, released_at) for item, times, released_at in plan])
 
     since = _baseline(repo, commit, options.since) if commit is not None else None
     base = rule_version_history(config.root, rev=since.commit) if since is not None else None
@@ -227,7 +226,8 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
         since=since, dirty=options.dirty, default_tlp=config.default_tlp,
         base_rules=base_rules,
     )
-    return _Prepared(entries=[entry(o) for o in objects], markings=marking_refs(objects), notes=notes,
+    return _Prepared(entries=[e for entries, _m in mapped for e in entries],
+                     markings=set().union(*(m for _e, m in mapped)), notes=notes,
                      commit=commit.hexsha if commit else None, uncommitted=uncommitted)
 
 

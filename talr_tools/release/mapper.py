@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from talr_tools.attack.index import load_index
-from talr_tools.loader import load_rule
+from talr_tools.loader import LoadResult, load_rule, parse_rule_bytes
 from talr_tools.model import Rule
 from talr_tools.release.times import sigma_times
 from talr_tools.stix.bundle import Entry, entry
@@ -109,10 +109,75 @@ def _map_file(path: Path, display: str) -> FileResult:
     return _WORKER["mapper"].file(path, display)
 
 
+def _parse(data: bytes, display: str) -> LoadResult:
+    result = parse_rule_bytes(data, Path(display), display=display)
+    if result.rule is not None:
+        for doc in result.rule.documents:
+            doc.node = None  # positions are not needed by a build, and nodes are slow to send back
+    return result
+
+
+def _map(rule: Rule, times: RuleTimes, source: RuleSource) -> tuple[list[Entry], set[str]]:
+    objects = _WORKER["mapper"].objects(rule, times, source)
+    return [entry(o) for o in objects], marking_refs(objects)
+
+
+class Workers:
+    """Parse and map in this process, or in a process pool started on the first large batch."""
+
+    def __init__(self, settings: MapSettings, *, threshold: int | None = None, jobs: int | None = None):
+        self.settings = settings
+        self.threshold = PARALLEL_THRESHOLD if threshold is None else threshold
+        self.jobs = jobs or min(os.cpu_count() or 1, 8)
+        self._pool: ProcessPoolExecutor | None = None
+        self._mapper: RuleMapper | None = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def _parallel(self, count: int) -> ProcessPoolExecutor | None:
+        if self._pool is None and count >= self.threshold and self.jobs >= 2:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_init, initargs=(self.settings,))
+        return self._pool
+
+    def _chunk(self, count: int) -> int:
+        return max(16, count // (self.jobs * 4))
+
+    @property
+    def mapper(self) -> RuleMapper:
+        """The in-process mapper (built on first use)."""
+        if self._mapper is None:
+            self._mapper = RuleMapper(self.settings)
+        return self._mapper
+
+    def parse(self, items: list[tuple[bytes, str]]) -> list[LoadResult]:
+        """:func:`parse_rule_bytes` of each (bytes, repository path), in order."""
+        pool = self._parallel(len(items))
+        if pool is None:
+            return [parse_rule_bytes(data, Path(path), display=path) for data, path in items]
+        return list(pool.map(_parse, *zip(*items, strict=True), chunksize=self._chunk(len(items))))
+
+    def map(self, plan: list[tuple[Rule, RuleTimes, RuleSource]]) -> list[tuple[list[Entry], set[str]]]:
+        """Bundle entries and marking refs of each planned rule, in order."""
+        pool = self._parallel(len(plan))
+        if pool is None:
+            results = []
+            for rule, times, source in plan:
+                objects = self.mapper.objects(rule, times, source)
+                results.append(([entry(o) for o in objects], marking_refs(objects)))
+            return results
+        return list(pool.map(_map, *zip(*plan, strict=True), chunksize=self._chunk(len(plan))))
+
+
 def map_files(files: list[Path], shown: list[str], settings: MapSettings, *,
-              threshold: int = PARALLEL_THRESHOLD, jobs: int | None = None) -> list[FileResult]:
+              threshold: int | None = None, jobs: int | None = None) -> list[FileResult]:
     """Map every file (in order), in ``jobs`` worker processes when there are ``threshold`` or more."""
     jobs = jobs or min(os.cpu_count() or 1, 8)
+    threshold = PARALLEL_THRESHOLD if threshold is None else threshold
     if len(files) < threshold or jobs < 2:
         mapper = RuleMapper(settings)
         return [mapper.file(f, s) for f, s in zip(files, shown, strict=True)]

@@ -8,7 +8,7 @@ error naming the file (a release must not silently drop a rule).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -130,12 +130,17 @@ class TreeReader:
         return entries
 
 
-def rules_from_tree(repo: git.Repo, rev: str, folders: list[str]) -> list[SourceRule]:
-    """The rules of ``folders`` (repository-relative) in the tree of commit ``rev``."""
+def rules_from_tree(repo: git.Repo, rev: str, folders: list[str],
+                    parse: Callable[[list[tuple[bytes, str]]], list[LoadResult]] | None = None) -> list[SourceRule]:
+    """The rules of ``folders`` (repository-relative) in the tree of commit ``rev``.
+
+    ``parse`` parses (bytes, path) pairs in order (default: here, with :func:`parse_rule_bytes`).
+    """
     blobs = tree_blobs(repo, rev, folders)
     paths = sorted(blobs)
     data = read_blobs(repo, (blobs[p].hexsha for p in paths))
-    results = [parse_rule_bytes(data[blobs[p].hexsha], Path(p), display=p) for p in paths]
+    items = [(data[blobs[p].hexsha], p) for p in paths]
+    results = parse(items) if parse is not None else [parse_rule_bytes(d, Path(p), display=p) for d, p in items]
     rules = _checked(results, paths)
     for source in rules:
         source.blob = blobs[source.path].hexsha
