@@ -11,8 +11,9 @@ What :func:`format_text` does, and only this:
 - quoting: a double-quoted string that needs no escape and holds no ``'`` becomes
   single-quoted (SigmaHQ style); plain and single-quoted scalars are left as written, so
   no value ever changes type; ``None`` is written ``null`` (also for an empty value);
-- comments are kept (a modeline before a leading ``---`` too). A full-line comment between two top-level keys belongs (in ruamel) to
-  the key above it, so it moves with that key when keys are reordered.
+- comments are kept (a modeline before a leading ``---`` too). A full-line comment between
+  two top-level keys belongs (in ruamel) to the key above it, so it moves with that key when
+  keys are reordered.
 
 Safety net: the result is re-read with the loader TALR checks rules with (PyYAML) and must
 give exactly the same data as the input, else :class:`FormatError` is raised and nothing is
