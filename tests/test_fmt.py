@@ -153,6 +153,10 @@ def test_fmt_defaults_to_rule_dirs_of_talr_toml(tmp_path: Path, run_talr) -> Non
         ("latin1.yml", "title: caf\u00e9\n".encode("latin-1"), "TALR003"),
         ("empty.yml", b"", "TALR004"),
         ("dupe.yml", b"title: a\ntitle: b\n", "TALR006"),
+        ("big.yml", b"title: t\ndescription: '" + b"x" * (50 * 1024 * 1024) + b"'\n", "TALR001"),
+        ("bomb.yml", b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+         + b"".join(b"%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n" % ((n,) * 2 + (n - 1,) * 10)
+                    for n in range(ord("b"), ord("j"))), "TALR007"),
     ],
 )
 def test_bad_file_is_reported_left_untouched_and_others_still_formatted(
