@@ -276,3 +276,15 @@ def test_validator_crash_on_a_field_the_schema_rejects_is_not_echoed(tmp_path: P
     rule(tmp_path, GOOD_PATH.name, GOOD.replace("references:\n    - https", "references:\n    - a: https"))
     found = [f.code for f in lint(tmp_path)]
     assert "TALR101" in found and "TALR209" not in found
+
+
+def test_duplicate_file_names(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    rule(tmp_path / "a", GOOD_PATH.name, GOOD)
+    rule(tmp_path / "b", GOOD_PATH.name, GOOD.replace("0b7d3c8e", "1b7d3c8e").replace("Started", "Run"))
+    found = [(f.path, f.line, f.message) for f in lint(tmp_path) if f.code == "TALR404"]
+    assert found == [
+        (f"a/{GOOD_PATH.name}", None, f"file name '{GOOD_PATH.name}' also used by b/{GOOD_PATH.name}"),
+        (f"b/{GOOD_PATH.name}", None, f"file name '{GOOD_PATH.name}' also used by a/{GOOD_PATH.name}"),
+    ]

@@ -133,6 +133,9 @@ _TALR_CODES: tuple[Code, ...] = (
     Code("TALR403", "File name convention",
          "Rule file names are lowercase ASCII letters, digits and underscores with a `.yml` suffix "
          "(`[a-z0-9_]+\\.yml`, as in SigmaHQ), at most 120 characters."),
+    Code("TALR404", "Duplicate file name",
+         "Two rule files in different folders share a file name. SigmaHQ and many SIEM imports use the "
+         "file name as a key; every occurrence is reported, naming the others.", _W),
 )
 
 TALR_ONLY_HINT = "TALR100,TALR11,TALR12,TALR307"

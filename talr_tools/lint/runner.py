@@ -155,7 +155,8 @@ def lint_chunk(items: list[tuple[Path, str, bytes | None]], options: WorkerOptio
 
 
 def cross_file_findings(results: list[FileResult]) -> list[Finding]:
-    """TALR401 (duplicate ids) and TALR402 (duplicate titles), every occurrence naming the others."""
+    """TALR401 (duplicate ids), TALR402 (duplicate titles) and TALR404 (duplicate file names),
+    every occurrence naming the others."""
     findings: list[Finding] = []
     for code, attr, what in (("TALR401", "ids", "id"), ("TALR402", "titles", "title")):
         where: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
@@ -172,4 +173,12 @@ def cross_file_findings(results: list[FileResult]) -> list[Finding]:
                 shown = value if len(value) <= 80 else value[:77] + "..."
                 findings.append(Finding(path, line, col, code, f"duplicate {what} {shown!r}, also at {others}",
                                         severity))
+    names: dict[str, list[str]] = defaultdict(list)
+    for result in results:
+        names[os.path.basename(result.path)].append(result.path)
+    for name, paths in names.items():
+        for path in paths if len(paths) > 1 else []:
+            others = ", ".join(p for p in paths if p != path)
+            findings.append(Finding(path, None, None, "TALR404", f"file name {name!r} also used by {others}",
+                                    Severity.WARNING))
     return findings

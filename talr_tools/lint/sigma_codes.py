@@ -191,7 +191,7 @@ VALIDATOR_CODES: tuple[ValidatorCode, ...] = (
 
 STATE_REASONS = {
     "network": "downloads data at run time (MITRE ATT&CK/D3FEND or SigmaHQ JSON from GitHub)",
-    "crossfile": "needs every rule of the run at once; TALR401/TALR402 check ids and titles instead",
+    "crossfile": "needs every rule of the run at once; TALR401/402/404 check ids, titles and file names instead",
     "superseded": "a TALR code reports the same problem at the exact line (TALR130: modified before date; "
                   "TALR103: unknown top-level key)",
 }
