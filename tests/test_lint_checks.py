@@ -288,3 +288,13 @@ def test_duplicate_file_names(tmp_path: Path) -> None:
         (f"a/{GOOD_PATH.name}", None, f"file name '{GOOD_PATH.name}' also used by b/{GOOD_PATH.name}"),
         (f"b/{GOOD_PATH.name}", None, f"file name '{GOOD_PATH.name}' also used by a/{GOOD_PATH.name}"),
     ]
+
+
+def test_validator_messages_show_log_sources_compactly(tmp_path: Path) -> None:
+    text = GOOD.replace("    category: process_creation\n    product: windows\n",
+                        "    product: windows\n    service: sysmon\n").replace("    selection_img:\n",
+                                                                             "    selection_img:\n        EventID: 1\n")
+    rule(tmp_path, GOOD_PATH.name, text)
+    (finding,) = [f for f in lint(tmp_path) if f.code == "SV024"]
+    assert finding.message == ("Usage of specific instead of generic log source (logsource={product:windows "
+                               "service:sysmon}, event_id=1, generic_logsource={category:process_creation})")

@@ -202,8 +202,13 @@ def _issue_position(issue: Any, doc: RuleDocument, tag_text: str | None) -> tupl
 
 def _value_text(value: Any) -> str:
     if isinstance(value, list | tuple | set):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    if all(hasattr(value, key) for key in ("category", "product", "service")):  # SigmaLogSource
+        parts = [f"{key}:{getattr(value, key)}" for key in ("category", "product", "service")
+                 if getattr(value, key)]
+        return "{" + " ".join(parts) + "}"
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _text(exc: BaseException) -> str:
