@@ -223,3 +223,24 @@ def test_serialisation_is_canonical(plain_bundle: dict, tmp_path: Path) -> None:
     for line in lines[1:-1]:
         obj = json.loads(line.rstrip(","))
         assert line.rstrip(",") == json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_unknown_tlp_is_a_one_line_error_naming_file_and_line(tmp_path: Path, run_talr) -> None:  # type: ignore[no-untyped-def]
+    root = copy_fixture(tmp_path / "repo")
+    path = root / "rules" / "old_rule_deprecated.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("tlp: clear", "tlp: white"), encoding="utf-8")
+    proc = run_talr("build", cwd=root)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "talr: error: rules/old_rule_deprecated.yml:21:10: talr.tlp 'white' is not a TLP 2.0 level "
+        "(clear, green, amber, amber+strict, red)")
+    assert not (root / "dist").exists()
+
+
+def test_malformed_intel_stix_id_is_not_related() -> None:
+    rule = _rule("proc_creation_win_encoded_powershell.yml")
+    rule.primary.data["talr"]["intel"] = [{"kind": "campaign", "stix_id": "campaign--not-a-uuid"},
+                                          {"kind": "campaign", "stix_id": "campaign--26d9ebae-de59-427f-ae9a-349456bae4b1"}]
+    targets = {r["target_ref"] for r in map_rule(rule, TIMES, RuleSource(path="p.yml"), CTX).relationships}
+    assert "campaign--26d9ebae-de59-427f-ae9a-349456bae4b1" in targets
+    assert "campaign--not-a-uuid" not in targets

@@ -145,7 +145,9 @@ def _load_key(spec: str | None) -> Any:
 
 
 def _from_folder(config: TalrConfig, folders: list[Path], settings: MapSettings) -> _Prepared:
-    base = folders[0] if len(folders) == 1 and folders[0].is_dir() else config.root
+    base = config.root
+    if not all(f.resolve().is_relative_to(config.root.resolve()) for f in folders) and folders[0].is_dir():
+        base = folders[0]  # a folder outside the repository (e.g. a corpus): paths relative to it
     sources.check_exist(folders)
     files = list(iter_rule_files(folders))
     if not files:

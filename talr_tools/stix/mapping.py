@@ -23,9 +23,10 @@ from typing import Any
 from urllib.parse import quote
 
 from talr_tools.attack.index import AttackIndex
+from talr_tools.errors import TalrError
 from talr_tools.model import Rule
 from talr_tools.stix.ids import EXTENSION_DEFINITION_ID, indicator_id, stix_id
-from talr_tools.stix.markings import tlp_marking_id
+from talr_tools.stix.markings import TLP_MARKING_IDS, tlp_marking_id
 from talr_tools.stix.tags import ResolvedTags, resolve_tags
 from talr_tools.stix.timestamps import TALR_EPOCH, stix_time
 
@@ -38,6 +39,7 @@ INDICATES_TARGETS = frozenset(
     {"attack-pattern", "campaign", "infrastructure", "intrusion-set", "malware", "threat-actor", "tool"}
 )
 _INTEL_REF_KINDS = ("report", "blog", "tweet", "other")
+_STIX_ID = re.compile(r"^[a-z][a-z0-9-]+--[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _URI_SAFE = "%:/?#@!$&'()*+,;=-._~"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"{}|\\^`]+$")
 
@@ -85,7 +87,11 @@ def map_rule(rule: Rule, times: RuleTimes, source: RuleSource, ctx: MappingConte
     data = rule.primary.data
     tags = [str(t) for t in _list(data.get("tags"))]
     resolved = resolve_tags(tags, ctx.attack)
-    tlp = rule.tlp(ctx.default_tlp)
+    tlp = rule.tlp(ctx.default_tlp).lower()
+    if tlp not in TLP_MARKING_IDS:
+        line, col = rule.primary.position(("talr", "tlp"))
+        raise TalrError(f"{source.path}:{line}:{col}: talr.tlp {tlp!r} is not a TLP 2.0 level "
+                        f"({', '.join(TLP_MARKING_IDS)})")
     revoked = rule.status == "deprecated"
     level = _opt_str(data.get("level"))
     marking = [tlp_marking_id(tlp)]
@@ -125,7 +131,7 @@ def map_rule(rule: Rule, times: RuleTimes, source: RuleSource, ctx: MappingConte
     targets = [t.stix_id for t in resolved.techniques] + [o.stix_id for o in resolved.objects if o.stix_id]
     cves = list(resolved.cves)
     for link in rule.talr.intel:
-        if link.stix_id and link.stix_id.split("--", 1)[0] in INDICATES_TARGETS:
+        if link.stix_id and _STIX_ID.match(link.stix_id) and link.stix_id.split("--", 1)[0] in INDICATES_TARGETS:
             targets.append(link.stix_id)
         elif link.kind in ("group", "software", "campaign") and link.external_id:
             obj = ctx.attack.object(link.external_id)
