@@ -11,6 +11,8 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from talr_tools.config import TalrConfig
 from talr_tools.lint.runner import LintReport, lint_paths
 from talr_tools.lint.selection import Selection
@@ -158,3 +160,12 @@ def test_cache_location(tmp_path: Path, run_talr: Run) -> None:
     (tmp_path / "repo" / "talr.toml").write_text('rule_dirs = ["rules"]\n', encoding="utf-8")
     run_talr("lint", cwd=tmp_path / "repo" / "rules")  # with talr.toml: next to it
     assert packs(tmp_path / "repo")
+
+
+def test_fingerprint_follows_the_checks_and_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from talr_tools.lint import cache
+
+    base = cache.fingerprint(1 << 20)
+    assert cache.fingerprint(1 << 20) == base and cache.fingerprint(1000) != base
+    monkeypatch.setattr(cache, "_pysigma_distributions", lambda: "pysigma-9.9.9.dist-info")
+    assert cache.fingerprint(1 << 20) != base

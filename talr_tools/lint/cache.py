@@ -3,9 +3,10 @@
 One JSON *pack* per fingerprint (``lint/<fingerprint>.json``) maps the resolved path of each
 file to ``{sha256, findings, ids, titles}``. An entry is used only when the file's current
 bytes have the same sha256. The fingerprint covers the TALR version, the lint code registry,
-the JSON schema, the ATT&CK index and the max file size, so any of these changing starts a
-fresh pack. Findings are cached for *every* code, and ``--select``/``--ignore`` apply after,
-so changing the selection never invalidates the cache.
+the JSON schema, the ATT&CK index, the source of the checks, the installed pySigma
+distributions and the max file size, so any of these changing starts a fresh pack. Findings
+are cached for *every* code, and ``--select``/``--ignore`` apply after, so changing the
+selection never invalidates the cache.
 
 Safe to share between runs: the pack is replaced atomically (:mod:`talr_tools.atomic`) and
 only when something changed; a pack that cannot be read, or an entry of the wrong shape, is
@@ -38,7 +39,10 @@ def fingerprint(max_size: int) -> str:
     digest.update(f"{CACHE_FORMAT}\0{__version__}\0{max_size}\0".encode())
     digest.update(",".join(sorted(registry())).encode())
     package = resources.files("talr_tools")
-    for name in ("schemas/talr-rule.schema.json", "data/attack-index.json"):
+    # The checks' own code too: a development install changes it without a version bump.
+    sources = sorted(f"lint/{entry.name}" for entry in (package / "lint").iterdir() if entry.name.endswith(".py"))
+    for name in ("schemas/talr-rule.schema.json", "data/attack-index.json", "loader.py", "model.py",
+                 "attack/index.py", *sources):
         try:
             digest.update((package / name).read_bytes())
         except OSError:
