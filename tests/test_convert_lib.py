@@ -63,7 +63,7 @@ def test_shipped_mapping_names_installed_backends_and_pipelines() -> None:
     for target, entries in load_mapping().entries.items():
         assert target in installed, target
         for entry in entries:
-            assert set(entry.pipelines) <= catalogue.pipelines, (target, entry.pipelines)
+            assert set(entry.pipelines) <= set(catalogue.pipelines), (target, entry.pipelines)
 
 
 def test_catalogue_cache_file_is_used_and_survives_corruption(tmp_path: Path) -> None:
@@ -120,3 +120,25 @@ def test_github_renderer_escapes_properties_and_data() -> None:
         "::error file=rules/a%2Cb%3Ac.yml,line=7,title=talr test-convert%3A splunk::"
         "unexpected failure: 50%25 bad%0Asecond line"
     )
+
+
+def test_libyaml_switch_is_scoped_and_equivalent() -> None:
+    import yaml
+
+    from talr_tools.convert.worker import libyaml_safe_load
+
+    text = "a: [1, 2.5, true, null, '2024-01-01']\nb: 2024-01-01\n"
+    expected = yaml.safe_load(text)
+    real = yaml.safe_load
+    with libyaml_safe_load():
+        assert yaml.safe_load is not real
+        assert yaml.safe_load(text) == expected
+        assert list(yaml.safe_load_all("x: 1\n---\ny: 2\n")) == [{"x": 1}, {"y": 2}]
+    assert yaml.safe_load is real
+
+
+def test_catalogue_cache_of_another_shape_is_rediscovered(tmp_path: Path) -> None:
+    first = cached_catalogue(tmp_path)
+    path = tmp_path / "convert" / f"targets-{plugin_fingerprint()}.json"
+    path.write_text(json.dumps({"targets": [], "pipelines": ["sysmon"]}))
+    assert cached_catalogue(tmp_path) == first

@@ -2,8 +2,10 @@
 
 ``<cache>/convert/cells.sqlite`` holds two key/value tables:
 
-* ``cells``: key = sha256(rule content hash, target, pipelines, output format, plugin
-  fingerprint) -> outcome (converted + query count, or the error message). What the rule
+* ``cells``: one row per rule, key = sha256(rule content hash, plugin fingerprint) -> for each
+  (target, pipelines, output format): the outcome (converted + query count, or the error
+  message). One row per rule rather than per cell keeps a warm run to a few thousand rows
+  instead of tens of thousands; writes merge into the row. What the rule
   *declares* (expected failures) is not in the key, so editing ``talr.conversion`` does not
   convert anything again; the plugin fingerprint covers pySigma's and every plugin
   distribution's version, so an upgrade converts everything again.
@@ -31,13 +33,18 @@ from talr_tools.convert.cells import Outcome
 
 SCHEMA_VERSION = "1"
 _BATCH = 500
+_SEP = "\x1e"
 _SCAN_ABOVE = 5000
 
 
-def cell_key(content_hash: str, target: str, pipelines: Iterable[str], fmt: str, fingerprint: str) -> str:
-    """The cache key of one cell."""
-    text = "\x1f".join([SCHEMA_VERSION, content_hash, target, ",".join(pipelines), fmt, fingerprint])
-    return hashlib.sha256(text.encode()).hexdigest()
+def rule_key(content_hash: str, fingerprint: str) -> str:
+    """The cache row of one rule: its content hash under one set of installed plugins."""
+    return hashlib.sha256(f"{SCHEMA_VERSION}\x1f{content_hash}\x1f{fingerprint}".encode()).hexdigest()
+
+
+def cell_key(row: str, target: str, pipelines: Iterable[str], fmt: str) -> str:
+    """The cache key of one cell: the rule's row, then backend, pipelines and output format."""
+    return f"{row}{_SEP}{target}\x1f{','.join(pipelines)}\x1f{fmt}"
 
 
 class ConvertCache:
@@ -122,18 +129,54 @@ class ConvertCache:
                 self._db.execute("ROLLBACK")
 
     def get_outcomes(self, keys: list[str]) -> dict[str, Outcome]:
-        """Cached outcomes of ``keys`` (malformed entries are left out)."""
-        found: dict[str, Outcome] = {}
-        for key, raw in self._get_many("cells", keys):
+        """Cached outcomes of cell ``keys`` (see :func:`cell_key`); malformed entries are left out."""
+        rows: dict[str, dict[str, Any]] = {}
+        for row, raw in self._get_many("cells", list({k.split(_SEP, 1)[0] for k in keys})):
             try:
-                found[key] = Outcome.from_text(raw)
+                value = json.loads(raw)
             except ValueError:
+                continue
+            if isinstance(value, dict):
+                rows[row] = value
+        found: dict[str, Outcome] = {}
+        for key in keys:
+            row, sub = key.split(_SEP, 1)
+            raw_outcome = rows.get(row, {}).get(sub)
+            if raw_outcome is None:
+                continue
+            try:
+                found[key] = Outcome.from_json(raw_outcome)
+            except (ValueError, TypeError):
                 continue
         return found
 
     def put_outcomes(self, items: Iterable[tuple[str, Outcome]]) -> None:
-        """Store outcomes in one transaction."""
-        self._put_many("cells", [(k, o.to_text()) for k, o in items])
+        """Store outcomes, merged into their rules' rows, in one transaction."""
+        if self._db is None:
+            return
+        grouped: dict[str, dict[str, Any]] = {}
+        for key, outcome in items:
+            row, sub = key.split(_SEP, 1)
+            grouped.setdefault(row, {})[sub] = outcome.to_json()
+        if not grouped:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")  # read-merge-write under the write lock
+            for row, raw in self._get_many("cells", list(grouped)):
+                try:
+                    old = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(old, dict):
+                    grouped[row] = {**old, **grouped[row]}
+            self._db.executemany(
+                "INSERT OR REPLACE INTO cells (key, value) VALUES (?, ?)",
+                [(row, json.dumps(value, separators=(",", ":"))) for row, value in grouped.items()],
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def get_summaries(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached rule summaries by file-hash key (malformed entries are left out)."""

@@ -35,7 +35,7 @@ class Outcome:
     queries: int = 0
 
     def to_json(self) -> list[Any]:
-        """JSON-ready form (what workers send back)."""
+        """JSON-ready form (what workers send back and the cache stores)."""
         return [self.ok, self.message, self.queries]
 
     @classmethod
@@ -45,18 +45,6 @@ class Outcome:
         if not isinstance(ok, bool) or not isinstance(message, str) or not isinstance(queries, int):
             raise ValueError("malformed outcome")
         return cls(ok, message, queries)
-
-    def to_text(self) -> str:
-        """Cache form: ``ok<TAB>queries<TAB>message`` (parsed much faster than JSON)."""
-        return f"{int(self.ok)}\t{self.queries}\t{self.message}"
-
-    @classmethod
-    def from_text(cls, text: str) -> Outcome:
-        """Inverse of :meth:`to_text` (raises ValueError on a malformed entry)."""
-        ok, queries, message = text.split("\t", 2)
-        if ok not in ("0", "1"):
-            raise ValueError("malformed outcome")
-        return cls(ok == "1", message, int(queries))
 
 
 @dataclass

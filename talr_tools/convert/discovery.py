@@ -17,6 +17,7 @@ import importlib.metadata as md
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -162,19 +163,40 @@ def discover_pipelines() -> list[PipelineInfo]:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """What is installed: targets, and the identifiers of the pipelines."""
+    """What is installed: targets, and the pipelines (identifier -> ``module:attribute``)."""
 
     targets: tuple[Target, ...]
-    pipelines: frozenset[str]
+    pipelines: Mapping[str, str]
 
     def target(self, identifier: str) -> Target | None:
         """The target named ``identifier``, if installed."""
         return next((t for t in self.targets if t.identifier == identifier), None)
 
+    def locations(self) -> dict[str, str]:
+        """Where each plugin lives (``backend:<id>``/``pipeline:<id>`` -> ``module:attribute``).
+
+        Lets a process import only the backends and pipelines it uses, not every plugin.
+        """
+        found = {f"backend:{t.identifier}": ":".join(t.class_path.rsplit(".", 1)) for t in self.targets}
+        found.update({f"pipeline:{name}": where for name, where in self.pipelines.items() if where})
+        return found
+
+
+def _pipeline_location(factory: Any) -> str:
+    """``module:attribute`` of a pipeline factory, when importing it back gives the same object."""
+    inner = getattr(factory, "func", None)  # pySigma's @Pipeline decorator wraps the factory
+    source = inner or factory
+    module, name = getattr(source, "__module__", None), getattr(source, "__name__", None)
+    if not module or not name:
+        return ""
+    found = getattr(sys.modules.get(module), name, None)
+    return f"{module}:{name}" if found is factory else ""
+
 
 def discover_catalogue() -> Catalogue:
     """Import the plugins and build the :class:`Catalogue`."""
-    return Catalogue(tuple(discover_targets()), frozenset(load_plugins().pipelines))
+    pipelines = {name: _pipeline_location(f) for name, f in load_plugins().pipelines.items()}
+    return Catalogue(tuple(discover_targets()), pipelines)
 
 
 def cached_catalogue(cache_dir: Path | None) -> Catalogue:
@@ -189,14 +211,14 @@ def cached_catalogue(cache_dir: Path | None) -> Catalogue:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return Catalogue(
             tuple(Target(**{**item, "formats": tuple(item["formats"])}) for item in raw["targets"]),
-            frozenset(raw["pipelines"]),
+            {str(k): str(v) for k, v in raw["pipelines"].items()},
         )
-    except (OSError, ValueError, TypeError, KeyError):
-        pass
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass  # absent, corrupt or from another TALR version: discover again
     catalogue = discover_catalogue()
     data: dict[str, Any] = {
         "targets": [asdict(t) for t in catalogue.targets],
-        "pipelines": sorted(catalogue.pipelines),
+        "pipelines": dict(sorted(catalogue.pipelines.items())),
     }
     with contextlib.suppress(OSError):  # a read-only cache folder only costs speed
         write_text_atomic(path, json.dumps(data, indent=1))

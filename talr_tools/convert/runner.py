@@ -13,18 +13,18 @@ Order of work, so that a run where nothing changed imports no backend at all:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from talr_tools.convert.cache import ConvertCache, cell_key
+from talr_tools.convert.cache import ConvertCache, cell_key, rule_key
 from talr_tools.convert.cells import Cell, CellState, Matrix, Outcome, Stats, classify
 from talr_tools.convert.discovery import Catalogue, Target, plugin_fingerprint
 from talr_tools.convert.mapping import PipelineMapping, format_logsource
 from talr_tools.convert.rules import SUMMARY_VERSION, RuleSource, RuleSummary, parse_source, summarise
-from talr_tools.convert.worker import Docs, Task, run_batch
+from talr_tools.convert.worker import Docs, Task, run_batch, use_locations
 from talr_tools.errors import TalrError
 
 Progress = Callable[[int, int], None]  # (done, total) cells converted
@@ -57,7 +57,7 @@ def select_targets(catalogue: Catalogue, wanted: Sequence[str] | None) -> list[T
 
 
 def plan_pipelines(
-    target: Target, summary: RuleSummary, mapping: PipelineMapping, installed: frozenset[str]
+    target: Target, summary: RuleSummary, mapping: PipelineMapping, installed: Mapping[str, str]
 ) -> tuple[tuple[str, ...] | None, str]:
     """Pipelines for one cell, or (None, why the cell is skipped).
 
@@ -100,6 +100,7 @@ def run_matrix(
     decided: dict[tuple[str, tuple[Any, ...]], tuple[tuple[str, ...] | None, str]] = {}
     for plan in plans:
         row: list[Cell | None] = []
+        cache_row = rule_key(plan.summary.content_hash, fingerprint)
         for target in targets:
             memo = (target.identifier, tuple(plan.summary.logsources))
             if memo not in decided:
@@ -108,7 +109,7 @@ def run_matrix(
             if pipes is None:
                 row.append(_cell(plan, target, (), CellState.SKIPPED, why))
                 continue
-            key = cell_key(plan.summary.content_hash, target.identifier, pipes, target.default_format, fingerprint)
+            key = cell_key(cache_row, target.identifier, pipes, target.default_format)
             plan.pending.append((target, pipes, key))
             keys.append(key)
             row.append(None)
@@ -117,7 +118,7 @@ def run_matrix(
     cached = cache.get_outcomes(keys)
     stats.cache_hits = len(cached)
     misses = [(i, p) for i, p in enumerate(plans) if any(k not in cached for _, _, k in p.pending)]
-    fresh = _convert_missing(misses, cached, stats, jobs, progress, errors)
+    fresh = _convert_missing(misses, cached, stats, jobs, progress, errors, catalogue.locations())
     cache.put_outcomes(fresh.items())
     outcomes = {**cached, **fresh}
     cells: list[Cell] = []
@@ -166,7 +167,7 @@ def _summaries(sources: list[RuleSource], cache: ConvertCache, stats: Stats, err
         if key in known:
             try:
                 summary = RuleSummary.from_json(known[key])
-            except (KeyError, ValueError, TypeError, IndexError):
+            except (KeyError, ValueError, TypeError, IndexError, AttributeError):
                 summary = None
         docs = None
         if summary is None:
@@ -198,6 +199,7 @@ def _convert_missing(
     jobs: int | None,
     progress: Progress | None,
     errors: list[str],
+    locations: dict[str, str],
 ) -> dict[str, Outcome]:
     """Convert the cells not in the cache; returns key -> outcome."""
     work: list[tuple[int, Docs, list[Task]]] = []
@@ -222,6 +224,7 @@ def _convert_missing(
 
     workers = min(jobs or os.cpu_count() or 1, max(1, total // BATCH_CELLS) or 1)
     if total <= IN_PROCESS_LIMIT or workers <= 1:
+        use_locations(locations)
         stats.workers = 0
         done = 0
         for item in work:
@@ -232,7 +235,7 @@ def _convert_missing(
     stats.workers = workers
     batches = _batches(work)
     done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=use_locations, initargs=(locations,)) as pool:
         futures: dict[Future[list[tuple[int, list[list[Any]]]]], list[Any]] = {
             pool.submit(run_batch, batch): batch for batch in batches
         }

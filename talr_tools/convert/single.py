@@ -73,8 +73,9 @@ def convert_sources(
     on_error: Callable[[str], None] | None = None,
 ) -> list[RuleQueries]:
     """Convert every source for ``target``; pipelines from ``pipelines`` or, if empty, the mapping."""
-    from talr_tools.convert.worker import convert
+    from talr_tools.convert.worker import convert, use_locations
 
+    use_locations(catalogue.locations())
     out_format = fmt or target.default_format
     results = []
     for source in sources:
