@@ -298,3 +298,9 @@ def test_validator_messages_show_log_sources_compactly(tmp_path: Path) -> None:
     (finding,) = [f for f in lint(tmp_path) if f.code == "SV024"]
     assert finding.message == ("Usage of specific instead of generic log source (logsource={product:windows "
                                "service:sysmon}, event_id=1, generic_logsource={category:process_creation})")
+
+
+def test_self_referencing_alias(tmp_path: Path) -> None:
+    rule(tmp_path, "proc_creation_win_loop.yml", "title: Loop\ntags: &t [attack.t1059, *t]\n")
+    assert [(f.code, f.message) for f in lint(tmp_path)] == [
+        ("TALR005", "YAML nested too deep, or an alias refers to itself: not checked")]

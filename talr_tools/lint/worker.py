@@ -78,7 +78,8 @@ def lint_file(path: Path, display: str, options: WorkerOptions, data: bytes | No
         try:
             result.findings.extend(_rule_checks(loaded.rule, display, options))
         except RecursionError:
-            result.findings.append(Finding(display, None, None, "TALR005", "YAML nesting too deep to check"))
+            result.findings.append(Finding(display, None, None, "TALR005",
+                                           "YAML nested too deep, or an alias refers to itself: not checked"))
         _summarise(loaded.rule, result)
     result.expires = _expiry(loaded.rule, options.today) if loaded.rule is not None else None
     return result
