@@ -329,3 +329,12 @@ def test_backends_lists_installed_plugins_with_versions(run_talr: Run) -> None:
     assert pipelines["sysmon"]["distribution"] == "pysigma-pipeline-sysmon"
     table = run_talr("backends")
     assert table.returncode == 0 and "pysigma-backend-splunk" in table.stdout
+
+
+def test_file_of_filters_only_is_skipped(run_talr: Run, project: Path) -> None:
+    shutil.copy(FIXTURES / "convert" / "filters" / "filter_admin_hosts.yml", project / "rules")
+    data = matrix(run_talr, project, "-b", "splunk", "-b", "sqlite")
+    for target in ("splunk", "sqlite"):
+        skipped = cell(data, "filter_admin_hosts", target)
+        assert skipped["state"] == "skipped"
+        assert skipped["message"] == "no rule to convert (Sigma filters apply to the rules they name)"

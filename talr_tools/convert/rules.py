@@ -16,9 +16,9 @@ from typing import Any
 from talr_tools.convert.mapping import Logsource, rule_logsources
 from talr_tools.errors import TalrError
 from talr_tools.loader import iter_rule_files, parse_rule_bytes
-from talr_tools.model import Finding, Rule
+from talr_tools.model import DocumentKind, Finding, Rule
 
-SUMMARY_VERSION = "1"
+SUMMARY_VERSION = "2"
 
 
 @dataclass
@@ -44,6 +44,7 @@ class RuleSummary:
     line: int
     logsources: list[Logsource]
     expected: dict[str, tuple[str, int]] = field(default_factory=dict)  # target -> (reason, line)
+    has_rules: bool = True  # False for a file of Sigma filters only (they apply to other rules)
 
     def to_json(self) -> dict[str, Any]:
         """Cache form."""
@@ -54,6 +55,7 @@ class RuleSummary:
             "line": self.line,
             "logsources": [list(ls) for ls in self.logsources],
             "expected": {t: list(v) for t, v in self.expected.items()},
+            "has_rules": self.has_rules,
         }
 
     @classmethod
@@ -66,6 +68,7 @@ class RuleSummary:
             line=int(raw["line"]),
             logsources=[(ls[0], ls[1], ls[2]) for ls in raw["logsources"]],
             expected={str(t): (str(v[0]), int(v[1])) for t, v in raw["expected"].items()},
+            has_rules=bool(raw["has_rules"]),
         )
 
     @property
@@ -89,8 +92,11 @@ def summarise(rule: Rule) -> RuleSummary:
         title=rule.title,
         content_hash=rule.content_hash,
         line=primary.key_position(["title"])[0] if "title" in primary.data else primary.line,
-        logsources=rule_logsources([doc.data for doc in rule.documents]),
+        logsources=rule_logsources(
+            [doc.data for doc in rule.documents if doc.kind in (DocumentKind.RULE, DocumentKind.CORRELATION)]
+        ),
         expected=expected,
+        has_rules=any(doc.kind in (DocumentKind.RULE, DocumentKind.CORRELATION) for doc in rule.documents),
     )
 
 

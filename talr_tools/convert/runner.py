@@ -64,6 +64,8 @@ def plan_pipelines(
     A backend that does not require a pipeline converts without one when the mapping has
     nothing for the logsource; one that requires a pipeline is skipped.
     """
+    if not summary.has_rules:
+        return None, "no rule to convert (Sigma filters apply to the rules they name)"
     pipes = mapping.pipelines_for(target.identifier, summary.logsources)
     if target.requires_pipeline:
         if not summary.logsources:
