@@ -120,8 +120,7 @@ def run_matrix(
     cached = cache.get_outcomes(keys)
     stats.cache_hits = len(cached)
     misses = [(i, p) for i, p in enumerate(plans) if any(k not in cached for _, _, k in p.pending)]
-    fresh = _convert_missing(misses, cached, stats, jobs, progress, errors, catalogue.locations())
-    cache.put_outcomes(fresh.items())
+    fresh = _convert_missing(misses, cached, stats, jobs, progress, errors, catalogue.locations(), cache)
     outcomes = {**cached, **fresh}
     cells: list[Cell] = []
     for plan, row in zip(plans, cells_by_plan, strict=True):
@@ -202,8 +201,12 @@ def _convert_missing(
     progress: Progress | None,
     errors: list[str],
     locations: dict[str, str],
+    cache: ConvertCache,
 ) -> dict[str, Outcome]:
-    """Convert the cells not in the cache; returns key -> outcome."""
+    """Convert the cells not in the cache; returns key -> outcome.
+
+    Outcomes are stored as each batch comes back, so an interrupted run keeps its work.
+    """
     work: list[tuple[int, Docs, list[Task]]] = []
     keys_of: dict[int, list[str]] = {}
     for index, plan in misses:
@@ -217,12 +220,14 @@ def _convert_missing(
         return fresh
 
     def take(results: list[tuple[int, list[list[Any]]]]) -> int:
-        count = 0
-        for index, outcomes in results:
-            for key, raw in zip(keys_of[index], outcomes, strict=True):
-                fresh[key] = Outcome.from_json(raw)
-                count += 1
-        return count
+        batch = [
+            (key, Outcome.from_json(raw))
+            for index, outcomes in results
+            for key, raw in zip(keys_of[index], outcomes, strict=True)
+        ]
+        fresh.update(batch)
+        cache.put_outcomes(batch)
+        return len(batch)
 
     workers = min(jobs or os.cpu_count() or 1, max(1, total // BATCH_CELLS) or 1)
     if total <= IN_PROCESS_LIMIT or workers <= 1:
