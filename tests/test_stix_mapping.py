@@ -20,6 +20,7 @@ from talr_tools.stix.mapping import MappingContext, RuleSource, RuleTimes, map_r
 from talr_tools.stix.markings import TLP_MARKING_IDS
 from talr_tools.stix.objects import EXTENSION_SCHEMA_URL
 from talr_tools.stix.timestamps import stix_time, strictly_increasing
+from tests.conftest import PROJECT_ROOT
 from tests.test_build_support import (
     DEPRECATED,
     OFFICE,
@@ -195,6 +196,8 @@ def test_bundle_has_markings_identity_and_extension_definition(plain_bundle: dic
     (extension,) = by_type(plain_bundle, "extension-definition")
     assert extension["id"] == EXTENSION_DEFINITION_ID and extension["schema"] == EXTENSION_SCHEMA_URL
     assert extension["extension_types"] == ["property-extension"]
+    schema = json.loads((PROJECT_ROOT / "schemas" / "talr-rule.schema.json").read_text())
+    assert extension["schema"] == schema["$id"]  # the extension points at the rule schema TALR ships
     producer = [o for o in by_type(plain_bundle, "identity") if o["name"] == "Example SOC"]
     assert producer and producer[0]["contact_information"] == "soc@example.org"
     assert all(i["created_by_ref"] == producer[0]["id"] for i in by_type(plain_bundle, "indicator"))

@@ -8,10 +8,10 @@ from talr_tools.config import Producer
 from talr_tools.stix.ids import EXTENSION_DEFINITION_ID, stix_id
 from talr_tools.stix.timestamps import TALR_EPOCH, stix_time
 
-#: Where the TALR project publishes the JSON schema of a rule's ``talr:`` block. The extension
-#: definition is one global object (its id is fixed in :mod:`talr_tools.stix.ids`), so this URL is
-#: a constant, versioned with the extension name (``talr-rule-extension-v1``).
-EXTENSION_SCHEMA_URL = "https://talr-tools.github.io/schemas/v1/talr-rule.schema.json"
+#: Where the TALR project publishes the JSON schema of a rule (``schemas/talr-rule.schema.json``):
+#: the schema's own ``$id`` (a test keeps the two equal). The extension definition is one global
+#: object (its id is fixed in :mod:`talr_tools.stix.ids`), so this URL is a constant.
+EXTENSION_SCHEMA_URL = "https://raw.githubusercontent.com/talr-project/talr/main/schemas/talr-rule.schema.json"
 EXTENSION_VERSION = "1.0.0"
 
 TALR_IDENTITY_ID = stix_id("identity", "talr-toolkit")
