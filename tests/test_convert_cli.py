@@ -338,3 +338,10 @@ def test_file_of_filters_only_is_skipped(run_talr: Run, project: Path) -> None:
         skipped = cell(data, "filter_admin_hosts", target)
         assert skipped["state"] == "skipped"
         assert skipped["message"] == "no rule to convert (Sigma filters apply to the rules they name)"
+
+
+def test_no_cache_converts_again_and_stores_nothing(run_talr: Run, project: Path) -> None:
+    first = matrix(run_talr, project, "-b", "sqlite", "--no-cache")
+    second = matrix(run_talr, project, "-b", "sqlite", "--no-cache")
+    assert first["stats"]["converted"] == second["stats"]["converted"] == 6
+    assert not (project / ".talr-cache" / "convert").exists()

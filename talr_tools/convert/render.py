@@ -11,6 +11,13 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 STATE_ORDER = list(CellState)
+SHORT_LABELS = {
+    CellState.OK: "ok",
+    CellState.EXPECTED_FAILURE: "expected",
+    CellState.UNEXPECTED_FAILURE: "unexpected",
+    CellState.STALE_EXPECTATION: "stale",
+    CellState.SKIPPED: "skipped",
+}
 BASELINE_NOTES = {
     "regression": "regression (converted at the base)",
     "pre-existing": "already failing at the base",
@@ -40,9 +47,9 @@ def render_table(matrix: Matrix, console: Console) -> None:
     from rich.table import Table
 
     table = Table(title="talr test-convert" + (f" (against {matrix.base})" if matrix.base else ""))
-    table.add_column("backend")
-    for state in STATE_ORDER:
-        table.add_column(STATE_LABELS[state], justify="right")
+    table.add_column("backend", no_wrap=True)
+    for state in STATE_ORDER:  # one-word headers: the table fits 80 columns (CI logs)
+        table.add_column(SHORT_LABELS[state], justify="right")
     if matrix.base:
         table.add_column("regressions", justify="right")
     counts = matrix.counts()
