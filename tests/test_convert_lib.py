@@ -142,3 +142,28 @@ def test_catalogue_cache_of_another_shape_is_rediscovered(tmp_path: Path) -> Non
     path = tmp_path / "convert" / f"targets-{plugin_fingerprint()}.json"
     path.write_text(json.dumps({"targets": [], "pipelines": ["sysmon"]}))
     assert cached_catalogue(tmp_path) == first
+
+
+def test_error_message_is_one_bounded_line() -> None:
+    from talr_tools.convert.worker import MAX_MESSAGE, error_message
+
+    message = error_message(NotImplementedError("Field null expressions\n  are not supported (while converting rule None)"))
+    assert message == "NotImplementedError: Field null expressions are not supported"
+    assert len(error_message(ValueError("x" * 5000))) == MAX_MESSAGE
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_corpus_sample_through_every_backend(corpus: Path) -> None:
+    """Real SigmaHQ rules through every installed backend: every cell decided, nothing escapes."""
+    files = sorted(corpus.rglob("*.yml"))[::150]
+    catalogue = discover_catalogue()
+    targets = list(catalogue.targets)
+    sources, findings = read_sources(files, max_size=1 << 20)
+    assert not findings
+    result = runner.run_matrix(sources, catalogue, targets, load_mapping(), cache=ConvertCache(None), jobs=2)
+    assert len(result.cells) == len(sources) * len(targets)
+    states = {c.state for c in result.cells}
+    assert CellState.OK in states and CellState.SKIPPED in states
+    assert all(c.message for c in result.cells if c.state is not CellState.OK)
+    assert not result.load_errors

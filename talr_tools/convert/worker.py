@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import socket
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,9 +36,16 @@ Docs = Sequence[Mapping[str, Any]]
 Task = tuple[str, tuple[str, ...], str]  # target, pipelines, output format
 
 
+_NO_SOURCE = re.compile(r"\s*\((?:while|when) [^()]*? rule None\)")
+
+
 def error_message(exc: BaseException) -> str:
-    """One line: exception type and message, whitespace collapsed, bounded length."""
-    text = " ".join(str(exc).split()) or "(no message)"
+    """One line: exception type and message, whitespace collapsed, bounded length.
+
+    pySigma's "(while converting rule None)" suffix is dropped: rules built from parsed data
+    have no source, and the cell already names the file.
+    """
+    text = _NO_SOURCE.sub("", " ".join(str(exc).split())) or "(no message)"
     line = f"{type(exc).__name__}: {text}"
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
 
