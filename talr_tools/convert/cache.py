@@ -139,15 +139,20 @@ class ConvertCache:
             if isinstance(value, dict):
                 rows[row] = value
         found: dict[str, Outcome] = {}
+        shared: dict[tuple[Any, ...], Outcome] = {}  # most outcomes are alike: build each once
         for key in keys:
             row, sub = key.split(_SEP, 1)
             raw_outcome = rows.get(row, {}).get(sub)
-            if raw_outcome is None:
+            if not isinstance(raw_outcome, list):
                 continue
-            try:
-                found[key] = Outcome.from_json(raw_outcome)
-            except (ValueError, TypeError):
-                continue
+            alike = tuple(raw_outcome)
+            outcome = shared.get(alike)
+            if outcome is None:
+                try:
+                    outcome = shared[alike] = Outcome.from_json(raw_outcome)
+                except (ValueError, TypeError):
+                    continue
+            found[key] = outcome
         return found
 
     def put_outcomes(self, items: Iterable[tuple[str, Outcome]]) -> None:

@@ -47,7 +47,7 @@ class Outcome:
         return cls(ok, message, queries)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """One rule file on one target."""
 
