@@ -345,3 +345,17 @@ def test_no_cache_converts_again_and_stores_nothing(run_talr: Run, project: Path
     second = matrix(run_talr, project, "-b", "sqlite", "--no-cache")
     assert first["stats"]["converted"] == second["stats"]["converted"] == 6
     assert not (project / ".talr-cache" / "convert").exists()
+
+
+def test_expected_failure_for_a_backend_not_installed_is_a_warning(run_talr: Run, project: Path) -> None:
+    path = project / "rules" / "stale_expectation.yml"
+    path.write_text(path.read_text().replace("target: splunk", "target: splnk"))
+    data = matrix(run_talr, project, "-b", "sqlite", code=1)  # keywords_undeclared still fails on sqlite
+    assert data["warnings"] == [
+        "rules/stale_expectation.yml:22: expected failure for 'splnk', which is not an installed backend"
+    ]
+    github = run_talr("test-convert", "rules", "-b", "sqlite", "--format", "github", cwd=project)
+    assert (
+        "::warning file=rules/stale_expectation.yml,line=22,title=talr test-convert::"
+        "expected failure for 'splnk', which is not an installed backend"
+    ) in github.stdout.splitlines()

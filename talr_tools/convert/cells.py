@@ -125,6 +125,7 @@ class Matrix:
     cells: list[Cell]
     stats: Stats = field(default_factory=Stats)
     load_errors: list[str] = field(default_factory=list)  # rendered findings of unreadable files
+    warnings: list[str] = field(default_factory=list)  # e.g. an expected failure for no installed backend
     base: str | None = None
 
     @property
@@ -155,5 +156,6 @@ class Matrix:
             "stats": self.stats.to_dict(),
             "counts": self.counts(),
             "load_errors": self.load_errors,
+            "warnings": self.warnings,
             "cells": [c.to_dict() for c in self.cells],
         }

@@ -61,7 +61,7 @@ def render_table(matrix: Matrix, console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     # Plain lines (thousands of them on a big repository: rich would take seconds).
-    lines = list(matrix.load_errors)
+    lines = [*matrix.load_errors, *(f"warning: {w}" for w in matrix.warnings)]
     lines += [f"{cell.path}:{cell.line}: {cell.target}: {_describe(cell)}" for cell in _problem_cells(matrix)]
     lines.append(_summary_line(matrix))
     console.file.write("\n".join(lines) + "\n")
@@ -100,6 +100,10 @@ def render_markdown(matrix: Matrix, *, max_rows: int = 200) -> str:
             row.append(str(sum(1 for c in regressions if c.target == target)))
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", _md_escape(_summary_line(matrix)), ""]
+    if matrix.warnings:
+        lines += ["### Warnings", ""]
+        lines += [f"- `{_md_escape(w)}`" for w in matrix.warnings]
+        lines.append("")
     if matrix.load_errors:
         lines += ["### Unreadable rule files", ""]
         lines += [f"- `{_md_escape(e)}`" for e in matrix.load_errors]
@@ -131,6 +135,12 @@ def render_github(matrix: Matrix) -> str:
     lines = []
     for error in matrix.load_errors:
         lines.append(f"::error title={_gh_prop('talr test-convert')}::{_gh_data(error)}")
+    for warning in matrix.warnings:
+        where, _, text = warning.partition(": ")
+        path, _, line = where.rpartition(":")
+        lines.append(
+            f"::warning file={_gh_prop(path)},line={line},title={_gh_prop('talr test-convert')}::{_gh_data(text)}"
+        )
     for cell in _problem_cells(matrix):
         level = "error" if cell.blocking else "warning"
         title = _gh_prop(f"talr test-convert: {cell.target}")

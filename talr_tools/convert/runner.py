@@ -140,7 +140,16 @@ def run_matrix(
             if expected:
                 cell.reason, cell.line = expected
             cells.append(cell)
-    return Matrix(targets=[t.identifier for t in targets], cells=cells, stats=stats, load_errors=errors)
+    installed = {t.identifier for t in catalogue.targets}
+    warnings = [
+        f"{plan.source.display}:{line}: expected failure for {target!r}, which is not an installed backend"
+        for plan in plans
+        for target, (_, line) in plan.summary.expected.items()
+        if target not in installed
+    ]
+    return Matrix(
+        targets=[t.identifier for t in targets], cells=cells, stats=stats, load_errors=errors, warnings=warnings
+    )
 
 
 def _cell(plan: _Plan, target: Target, pipes: tuple[str, ...], state: CellState, message: str) -> Cell:
