@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from talr_tools import __version__
+from talr_tools.annotations import workflow_command
 from talr_tools.lint.codes import registry
 from talr_tools.lint.runner import LintReport
 from talr_tools.model import Finding, Severity
@@ -56,26 +57,20 @@ def render_json(report: LintReport) -> str:
     }, indent=2)
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def render_github(report: LintReport) -> str:
     """GitHub workflow commands: ``::error file=...,line=...,col=...,title=CODE::message``."""
-    out = []
-    for f in report.findings:
-        level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}[f.severity]
-        props = [f"file={_escape_property(f.path)}"]
-        if f.line is not None:
-            props.append(f"line={f.line}")
-            props.append(f"col={f.col or 1}")
-        props.append(f"title={_escape_property(f.code)}")
-        out.append(f"::{level} {','.join(props)}::{_escape_data(f.code + ' ' + f.message)}")
-    return "\n".join(out)
+    levels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    return "\n".join(
+        workflow_command(
+            levels[f.severity],
+            f"{f.code} {f.message}",
+            file=f.path,
+            line=f.line,
+            col=(f.col or 1) if f.line is not None else None,
+            title=f.code,
+        )
+        for f in report.findings
+    )
 
 
 def _uri(path: str, root: Path) -> tuple[str, bool]:
