@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from talr_tools.convert.cells import Outcome
+from talr_tools.convert.fastpath import enlarge_regex_cache, outcome_only, reuse_combined_pipeline
 
 # Per-process state, filled on first use in each worker (never at import time).
 _BACKENDS: dict[tuple[str, tuple[str, ...]], Any] = {}
@@ -51,7 +52,11 @@ def error_message(exc: BaseException) -> str:
 
 
 def use_locations(locations: Mapping[str, str]) -> None:
-    """Tell this process where plugins live (see :meth:`Catalogue.locations`); pool initializer."""
+    """Tell this process where plugins live (see :meth:`Catalogue.locations`); pool initializer.
+
+    Also enlarges the regular expression cache (:func:`.fastpath.enlarge_regex_cache`).
+    """
+    enlarge_regex_cache()
     _LOCATIONS.clear()
     _LOCATIONS.update(locations)
 
@@ -107,6 +112,7 @@ def backend_for(target: str, pipelines: tuple[str, ...]) -> Any:
     if backend is None:
         with libyaml_safe_load():
             backend = _build_backend(target, pipelines)
+        reuse_combined_pipeline(backend)
         _BACKENDS[key] = backend
     return backend
 
@@ -172,8 +178,15 @@ def no_network() -> Iterator[None]:
         socket.socket.connect = real_connect  # type: ignore[method-assign]
 
 
-def convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> tuple[Outcome, list[str], bool]:
-    """Convert one rule file for one target: the outcome, the queries, and whether they are JSON texts."""
+def convert(
+    docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str, *, only_outcome: bool = False
+) -> tuple[Outcome, list[str], bool]:
+    """Convert one rule file for one target: the outcome, the queries, and whether they are JSON texts.
+
+    With ``only_outcome`` (``test-convert``, which keeps outcomes, not query texts), query
+    texts may be left unformatted where formatting cannot change the outcome (see
+    :func:`talr_tools.convert.fastpath.outcome_only`).
+    """
     from sigma.collection import SigmaCollection
 
     try:
@@ -181,7 +194,7 @@ def convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> tu
     except Exception as exc:
         return Outcome(False, f"cannot set up backend: {error_message(exc)}"), [], False
     try:
-        with warnings.catch_warnings(), no_network():
+        with warnings.catch_warnings(), no_network(), outcome_only(only_outcome):
             warnings.simplefilter("ignore")
             collection = SigmaCollection.from_dicts([dict(d) for d in docs])
             result = backend.convert(collection, fmt)
@@ -199,6 +212,6 @@ def run_batch(batch: list[tuple[int, Docs, list[Task]]]) -> list[tuple[int, list
     """Worker entry point: ``[(rule index, documents, tasks)]`` -> ``[(rule index, outcomes)]``."""
     results = []
     for index, docs, tasks in batch:
-        outcomes = [convert(docs, target, pipes, fmt)[0].to_json() for target, pipes, fmt in tasks]
+        outcomes = [convert(docs, target, pipes, fmt, only_outcome=True)[0].to_json() for target, pipes, fmt in tasks]
         results.append((index, outcomes))
     return results
