@@ -209,9 +209,20 @@ def convert(
 
 
 def run_batch(batch: list[tuple[int, Docs, list[Task]]]) -> list[tuple[int, list[list[Any]]]]:
-    """Worker entry point: ``[(rule index, documents, tasks)]`` -> ``[(rule index, outcomes)]``."""
-    results = []
+    """Worker entry point: ``[(rule index, documents, tasks)]`` -> ``[(rule index, outcomes)]``.
+
+    Converts backend by backend (all the batch's rules through one backend, then the next):
+    a backend's combined pipeline then stays pointed at by its items from one rule to the
+    next (see :func:`.fastpath.reuse_combined_pipeline`). The order changes no outcome.
+    """
+    by_task: dict[Task, list[tuple[list[Any], int, Docs]]] = {}
+    results: list[tuple[int, list[list[Any]]]] = []
     for index, docs, tasks in batch:
-        outcomes = [convert(docs, target, pipes, fmt, only_outcome=True)[0].to_json() for target, pipes, fmt in tasks]
+        outcomes: list[Any] = [None] * len(tasks)
         results.append((index, outcomes))
+        for position, task in enumerate(tasks):
+            by_task.setdefault(task, []).append((outcomes, position, docs))
+    for (target, pipes, fmt), cells in by_task.items():
+        for outcomes, position, docs in cells:
+            outcomes[position] = convert(docs, target, pipes, fmt, only_outcome=True)[0].to_json()
     return results
