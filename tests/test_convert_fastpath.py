@@ -20,6 +20,7 @@ from talr_tools.convert.runner import plan_pipelines
 from tests.conftest import FIXTURES
 
 RULES = FIXTURES / "convert" / "rules"
+WINDOWS_PROC = ("windows", "process_creation", None)
 # Targets sharing pipeline objects (ECS pipelines between the Elastic backends), with
 # their own combination code (Loki, Panther), or their own init (SQLite).
 TARGETS = ("splunk", "lucene", "esql", "eql", "opensearch_lucene", "loki", "panther", "sqlite", "kusto")
@@ -109,3 +110,29 @@ def test_outcome_only_skips_black_for_code_that_parses_and_keeps_its_errors() ->
     with outcome_only(False):
         assert black.format_file_contents is real
     assert "black" in sys.modules
+
+
+def _process_rule(field: str) -> dict[str, Any]:
+    return {
+        "title": f"Uses {field}",
+        "id": "5b2c3e4f-0a1b-4c2d-8e3f-0000000000" + str(len(field)).zfill(2),
+        "logsource": {"category": "process_creation", "product": "windows"},
+        "detection": {"selection": {f"{field}|contains": "x"}, "condition": "selection"},
+    }
+
+
+@pytest.mark.parametrize("target", ["cortex_xdr", "sentinel_one_pq"])
+def test_a_failure_message_names_only_this_rules_field(target: str) -> None:
+    """Some plugins prepend each invalid field to their transformation's own message; a cell's
+    message names only its own rule's field, whatever was converted before in the process."""
+    catalogue = discover_catalogue()
+    worker.use_locations(catalogue.locations())
+    info = catalogue.target(target)
+    if info is None:
+        pytest.skip(f"{target} not installed")
+    pipes = load_mapping().pipelines_for(target, [WINDOWS_PROC]) or ()
+    for field in ("TalrNoSuchField", "TalrOtherField", "TalrNoSuchField"):
+        outcome, _, _ = worker.convert([_process_rule(field)], target, pipes, info.default_format)
+        assert not outcome.ok, (target, field)
+        assert f"field name encountered: {field}." in outcome.message
+        assert outcome.message.count("field name encountered") == 1, outcome.message

@@ -31,7 +31,7 @@ from typing import Any
 
 from talr_tools.convert.cells import Outcome
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: messages of plugins whose failure text grew with each failure (see .fastpath)
 _BATCH = 500
 _SEP = "\x1e"
 _SCAN_ABOVE = 5000
