@@ -5,6 +5,7 @@ it gets. The rule's YAML was parsed once, in the main process; here the pySigma 
 are built from those dicts (``SigmaCollection.from_dicts``, about 0.2 ms) once per target,
 because a backend applies its pipeline to the rule objects *in place*: sharing one
 collection between backends would hand each backend the previous one's field names.
+Work that cannot change a cell is skipped (:mod:`talr_tools.convert.fastpath`).
 
 Anything a third-party backend raises (``Exception``, not only ``SigmaError``) becomes
 a failed outcome with its message. A backend that hangs cannot be interrupted from
