@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from talr_tools.annotations import escape_data, workflow_command
 from talr_tools.convert.cells import STATE_LABELS, Cell, CellState, Matrix
 
 if TYPE_CHECKING:
@@ -122,30 +123,17 @@ def render_markdown(matrix: Matrix, *, max_rows: int = 200) -> str:
     return "\n".join(lines)
 
 
-def _gh_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_prop(text: str) -> str:
-    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def render_github(matrix: Matrix) -> str:
     """GitHub workflow commands: ``::error`` on each blocking cell, ``::warning`` on pre-existing ones."""
-    lines = []
-    for error in matrix.load_errors:
-        lines.append(f"::error title={_gh_prop('talr test-convert')}::{_gh_data(error)}")
+    title = "talr test-convert"
+    lines = [workflow_command("error", error, title=title) for error in matrix.load_errors]
     for warning in matrix.warnings:
         where, _, text = warning.partition(": ")
         path, _, line = where.rpartition(":")
-        lines.append(
-            f"::warning file={_gh_prop(path)},line={line},title={_gh_prop('talr test-convert')}::{_gh_data(text)}"
-        )
+        lines.append(workflow_command("warning", text, file=path, line=int(line) if line.isdigit() else None,
+                                      title=title))
     for cell in _problem_cells(matrix):
-        level = "error" if cell.blocking else "warning"
-        title = _gh_prop(f"talr test-convert: {cell.target}")
-        lines.append(
-            f"::{level} file={_gh_prop(cell.path)},line={cell.line},title={title}::{_gh_data(_describe(cell))}"
-        )
-    lines.append(_gh_data(_summary_line(matrix)))
+        lines.append(workflow_command("error" if cell.blocking else "warning", _describe(cell), file=cell.path,
+                                      line=cell.line, title=f"{title}: {cell.target}"))
+    lines.append(escape_data(_summary_line(matrix)))
     return "\n".join(lines)
