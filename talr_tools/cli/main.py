@@ -58,7 +58,6 @@ def build_app() -> typer.Typer:
     app.command("sign")(sign_cmd.sign)
     app.command("verify")(sign_cmd.verify)
     convert_cmd.register(app)
-    # Commands are registered below, one line per command module.
     return app
 
 
