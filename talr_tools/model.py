@@ -147,6 +147,21 @@ def _child(node: Node, step: str | int) -> Node | None:
     return None
 
 
+def as_date(value: Any) -> dt.date | None:
+    """A Sigma date as a ``date``: YAML dates, datetimes, ``YYYY-MM-DD`` or the old ``YYYY/MM/DD`` text."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
+            try:
+                return dt.datetime.strptime(value, fmt).date()
+            except ValueError:
+                continue
+    return None
+
+
 @dataclass(frozen=True)
 class ChangelogEntry:
     """One version's entry in ``talr.changelog``."""

@@ -16,23 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from talr_tools.model import Finding, Rule, RuleDocument, Severity
+from talr_tools.model import Finding, Rule, RuleDocument, Severity, as_date
 
 FILE_NAME = re.compile(r"[a-z0-9_]+\.yml")
 MAX_FILE_NAME = 120
-
-
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.replace("/", "-"))
-        except ValueError:
-            return None
-    return None
 
 
 def check_talr_block(rule: Rule, display: str) -> list[Finding]:
@@ -70,12 +57,12 @@ def _changelog(doc: RuleDocument, raw: Mapping[str, Any], display: str) -> list[
             f"changelog versions are [{shown}] but version {version} needs exactly 1..{version} in order",
         ))
     previous: dt.date | None = None
-    limit = _date(doc.data.get("modified")) or _date(doc.data.get("date"))
-    limit_name = "modified" if _date(doc.data.get("modified")) else "date"
+    limit = as_date(doc.data.get("modified")) or as_date(doc.data.get("date"))
+    limit_name = "modified" if as_date(doc.data.get("modified")) else "date"
     for index, entry in enumerate(changelog):
         if not isinstance(entry, Mapping):
             continue
-        when = _date(entry.get("date"))
+        when = as_date(entry.get("date"))
         if when is None:
             continue
         line, col = doc.position(["talr", "changelog", index, "date"])
@@ -96,7 +83,7 @@ def _changelog(doc: RuleDocument, raw: Mapping[str, Any], display: str) -> list[
 def check_dates(doc: RuleDocument, display: str, today: dt.date) -> list[Finding]:
     """TALR130 (modified before date) and TALR131 (dates in the future)."""
     findings: list[Finding] = []
-    created, modified = _date(doc.data.get("date")), _date(doc.data.get("modified"))
+    created, modified = as_date(doc.data.get("date")), as_date(doc.data.get("modified"))
     if created and modified and modified < created:
         line, col = doc.position(["modified"])
         findings.append(Finding(display, line, col, "TALR130", f"modified ({modified}) is before date ({created})"))
@@ -109,7 +96,7 @@ def check_dates(doc: RuleDocument, display: str, today: dt.date) -> list[Finding
     talr = doc.data.get("talr")
     changelog = talr.get("changelog") if isinstance(talr, Mapping) else None
     for index, entry in enumerate(changelog if isinstance(changelog, list) else []):
-        when = _date(entry.get("date")) if isinstance(entry, Mapping) else None
+        when = as_date(entry.get("date")) if isinstance(entry, Mapping) else None
         if when is not None and when > today:
             line, col = doc.position(["talr", "changelog", index, "date"])
             findings.append(Finding(
@@ -123,11 +110,11 @@ def rule_dates(rule: Rule) -> list[dt.date]:
     """Every date TALR131 looks at (date, modified, changelog dates) in all documents."""
     found: list[dt.date] = []
     for doc in rule.documents:
-        found.extend(d for d in (_date(doc.data.get("date")), _date(doc.data.get("modified"))) if d)
+        found.extend(d for d in (as_date(doc.data.get("date")), as_date(doc.data.get("modified"))) if d)
         talr = doc.data.get("talr")
         changelog = talr.get("changelog") if isinstance(talr, Mapping) else None
         for entry in changelog if isinstance(changelog, list) else []:
-            when = _date(entry.get("date")) if isinstance(entry, Mapping) else None
+            when = as_date(entry.get("date")) if isinstance(entry, Mapping) else None
             if when is not None:
                 found.append(when)
     return found

@@ -30,12 +30,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import git
 
 from talr_tools.loader import parse_rule_bytes
-from talr_tools.model import Finding, Rule
+from talr_tools.model import Finding, Rule, as_date
 from talr_tools.versioning.base import Base
 from talr_tools.versioning.changes import ChangeSet
 from talr_tools.versioning.gitrepo import RuleRepo
@@ -145,8 +144,8 @@ def _check_pair(pair: Comparison, base: Base) -> list[Finding]:
         out.append(_at(pair.path, rule, where, "VER009",
                        f"version bumped to {new} but the content did not change since {base.label} "
                        "(formatting, comments and key order do not count)"))
-    modified = _as_date(rule.primary.data.get("modified"))
-    base_modified = _as_date(pair.base.primary.data.get("modified"))
+    modified = as_date(rule.primary.data.get("modified"))
+    base_modified = as_date(pair.base.primary.data.get("modified"))
     if modified is None:
         out.append(_at(pair.path, rule, ("modified",), "VER007",
                        f"version bumped to {new} but `modified` is not set"))
@@ -264,20 +263,6 @@ def _links(rule: Rule, rule_id: str) -> bool:
                         and item.get("type") in SUCCESSOR_TYPES):
                     return True
     return False
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
-            try:
-                return dt.datetime.strptime(value, fmt).date()
-            except ValueError:
-                continue
-    return None
 
 
 def _at(path: str, rule: Rule, key: Sequence[str | int], code: str, message: str) -> Finding:
