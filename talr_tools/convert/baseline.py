@@ -20,12 +20,11 @@ converts now is labelled ``fixed``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from talr_tools.convert.cells import CellState, Matrix
 from talr_tools.convert.rules import RuleSource, display_path
 from talr_tools.errors import TalrError
-from talr_tools.loader import RULE_SUFFIXES
+from talr_tools.gitblobs import read_blobs, tree_blobs
 
 
 def base_sources(paths: list[Path], ref: str, *, max_size: int, display_base: Path | None) -> list[RuleSource]:
@@ -42,31 +41,16 @@ def base_sources(paths: list[Path], ref: str, *, max_size: int, display_base: Pa
     except (git.BadName, git.GitCommandError, ValueError) as exc:
         raise TalrError(f"--base {ref}: no such commit in {repo.working_tree_dir}") from exc
     root = Path(str(repo.working_tree_dir)).resolve()
-    sources: list[RuleSource] = []
-    seen: set[str] = set()
+    folders = []
     for path in paths:
         try:
             rel = path.resolve().relative_to(root)
         except ValueError as exc:
             raise TalrError(f"{path}: outside the git repository {root} (needed for --base)") from exc
-        try:
-            obj = commit.tree if rel == Path(".") else commit.tree / rel.as_posix()
-        except KeyError:
-            continue  # not at the base: every rule in it is new
-        blobs: list[Any] = (
-            [obj] if obj.type == "blob" else [b for b in obj.traverse() if getattr(b, "type", "") == "blob"]
-        )
-        for blob in blobs:
-            blob_rel = Path(blob.path)
-            inner = blob_rel.relative_to(rel) if obj.type != "blob" else Path(blob_rel.name)
-            if obj.type != "blob" and (
-                blob_rel.suffix not in RULE_SUFFIXES or any(p.startswith(".") for p in inner.parts[:-1])
-            ):
-                continue
-            if str(blob.path) in seen or blob.size > max_size:
-                continue
-            seen.add(str(blob.path))
-            sources.append(RuleSource(display_path(root / blob_rel, display_base), blob.data_stream.read()))
+        folders.append("" if rel == Path(".") else rel.as_posix())
+    blobs = {path: blob for path, blob in tree_blobs(repo, commit.hexsha, folders).items() if blob.size <= max_size}
+    data = read_blobs(repo, (blob.hexsha for blob in blobs.values()))
+    sources = [RuleSource(display_path(root / path, display_base), data[blob.hexsha]) for path, blob in blobs.items()]
     return sorted(sources, key=lambda s: s.display)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from talr_tools import gitblobs
 from talr_tools.atomic import write_bytes_atomic, write_text_atomic
 from talr_tools.config import TalrConfig
 from talr_tools.errors import TalrError
@@ -99,7 +100,7 @@ def build_release(config: TalrConfig, options: BuildOptions) -> BuildResult:
         repository_url=str(url) if url else None, dirty=options.dirty, sign_key=sign_spec,
         max_file_size=config.lint.max_file_size,
     )
-    repo = sources.open_repo(folders[0] if folders and folders[0].exists() else config.root)
+    repo = gitblobs.open_repo(folders[0] if folders and folders[0].exists() else config.root)
     if repo is not None and repo.working_tree_dir is not None:
         with Workers(map_settings) as workers:
             prepared = _from_git(repo, config, options, folders, workers)
@@ -174,14 +175,14 @@ def _from_git(repo: git.Repo, config: TalrConfig, options: BuildOptions, folders
               workers: Workers) -> _Prepared:
     from talr_tools.versioning.history import rule_version_history
 
-    rel = [sources.repo_relative(repo, f) for f in folders]
+    rel = [gitblobs.repo_relative(repo, f) for f in folders]
     try:
         has_head = repo.head.is_valid()
     except ValueError:
         has_head = False
     if not has_head and not options.dirty:
         raise TalrError(f"{repo.working_tree_dir}: the repository has no commit yet; commit the rules or use --dirty")
-    commit = sources.resolve_commit(repo, options.rev) if has_head else None
+    commit = gitblobs.resolve_commit(repo, options.rev) if has_head else None
     uncommitted: list[str] = []
     if options.dirty:
         top = Path(repo.working_tree_dir or ".")
@@ -239,14 +240,14 @@ def _as_released(repo: git.Repo, plan: list[tuple[sources.SourceRule, RuleTimes,
 
     Only rules whose blob there differs from the built commit's are read (in one batch) and parsed.
     """
-    trees = sources.TreeReader(repo)
+    trees = gitblobs.TreeReader(repo)
     released: dict[int, str] = {}
     for n, (item, _times, where) in enumerate(plan):
         if where.commit is not None:
             sha = trees.blob_sha(where.commit, where.path)
             if sha is not None and sha != item.blob:
                 released[n] = sha
-    data = sources.read_blobs(repo, released.values())
+    data = gitblobs.read_blobs(repo, released.values())
     result = []
     for n, (item, times, where) in enumerate(plan):
         if n in released and released[n] in data:
@@ -261,7 +262,7 @@ def _baseline(repo: git.Repo, commit: git.Commit, since: str | None) -> Baseline
     import git
 
     if since is not None:
-        return Baseline(ref=since, commit=sources.resolve_commit(repo, since).hexsha)
+        return Baseline(ref=since, commit=gitblobs.resolve_commit(repo, since).hexsha)
     if not commit.parents:
         return None
     try:
