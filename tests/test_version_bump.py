@@ -13,7 +13,7 @@ from talr_tools.fmt import format_text
 from talr_tools.loader import load_rule
 from talr_tools.versioning.bump import version_bump
 from talr_tools.versioning.check import version_check
-from tests.test_version_support import commit, init_rule_repo, move, put, rule_text
+from tests.test_version_support import commit, correlation_text, init_rule_repo, move, put, rule_text
 
 RID = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"
@@ -113,13 +113,10 @@ def test_rename_plus_edit_bumps_at_new_path_with_commit_subject(repo: git.Repo) 
 
 def test_multi_document_bump_edits_primary_document_only(repo: git.Repo) -> None:
     root = root_of(repo)
-    corr = ("title: Many\nid: 33333333-3333-4333-8333-333333333333\ncorrelation:\n    type: event_count\n"
-            f"    rules:\n        - {RID}\n    group-by:\n        - User\n    timespan: {{}}\n"
-            "    condition:\n        gte: 5\nlevel: high\n")
-    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + corr.format("1h"))
+    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + correlation_text(RID, "1h"))
     commit(repo, "add correlation")
     repo.git.branch("-f", "main", "HEAD")
-    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + corr.format("2h"))
+    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + correlation_text(RID, "2h"))
     version_bump(root, message="Longer window", today=DAY)
     rule = load_rule(root / "rules/a.yml").rule
     assert rule is not None and len(rule.documents) == 2

@@ -8,7 +8,7 @@ import git
 import pytest
 
 from talr_tools.versioning.check import version_check
-from tests.test_version_support import commit, init_rule_repo, move, put, rule_text
+from tests.test_version_support import commit, correlation_text, init_rule_repo, move, put, rule_text
 
 RID = "11111111-1111-4111-8111-111111111111"
 NEW = "44444444-4444-4444-8444-444444444444"
@@ -168,13 +168,10 @@ def test_changed_id_is_reported(repo: git.Repo) -> None:
 
 
 def test_multi_document_rule_change_in_second_document(repo: git.Repo) -> None:
-    corr = ("title: Many\nid: 33333333-3333-4333-8333-333333333333\ncorrelation:\n    type: event_count\n"
-            f"    rules:\n        - {RID}\n    group-by:\n        - User\n    timespan: {{}}\n"
-            "    condition:\n        gte: 5\nlevel: high\n")
-    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + corr.format("1h"))
+    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + correlation_text(RID, "1h"))
     commit(repo, "add correlation")
     repo.git.branch("-f", "main", "HEAD")
-    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + corr.format("2h"))
+    put(repo, "rules/a.yml", rule_text(RID, version=1, modified="2024-02-01") + "---\n" + correlation_text(RID, "2h"))
     assert codes(repo) == [("rules/a.yml", "VER001")]
 
 

@@ -81,3 +81,10 @@ def move(repo: git.Repo, old: str, new: str) -> None:
     root = Path(repo.working_tree_dir or ".")
     (root / new).parent.mkdir(parents=True, exist_ok=True)
     repo.git.mv(old, new)
+
+
+def correlation_text(rule_id: str, timespan: str) -> str:
+    """A correlation document (event_count over rule ``rule_id``) with the given timespan."""
+    return ("title: Many\nid: 33333333-3333-4333-8333-333333333333\ncorrelation:\n    type: event_count\n"
+            f"    rules:\n        - {rule_id}\n    group-by:\n        - User\n    timespan: {timespan}\n"
+            "    condition:\n        gte: 5\nlevel: high\n")
