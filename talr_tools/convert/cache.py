@@ -92,6 +92,18 @@ class ConvertCache:
             self._db.close()
             self._db = None
 
+    def _get_json(self, table: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Values of ``keys`` decoded as JSON objects; malformed entries are left out."""
+        found: dict[str, dict[str, Any]] = {}
+        for key, raw in self._get_many(table, keys):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                found[key] = value
+        return found
+
     def _get_many(self, table: str, keys: list[str]) -> Iterator[tuple[str, str]]:
         """Raw values of ``keys`` (those present)."""
         if self._db is None:
@@ -130,14 +142,7 @@ class ConvertCache:
 
     def get_outcomes(self, keys: list[str]) -> dict[str, Outcome]:
         """Cached outcomes of cell ``keys`` (see :func:`cell_key`); malformed entries are left out."""
-        rows: dict[str, dict[str, Any]] = {}
-        for row, raw in self._get_many("cells", list({k.split(_SEP, 1)[0] for k in keys})):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                rows[row] = value
+        rows = self._get_json("cells", list({k.split(_SEP, 1)[0] for k in keys}))
         found: dict[str, Outcome] = {}
         shared: dict[tuple[Any, ...], Outcome] = {}  # most outcomes are alike: build each once
         for key in keys:
@@ -185,15 +190,7 @@ class ConvertCache:
 
     def get_summaries(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached rule summaries by file-hash key (malformed entries are left out)."""
-        found: dict[str, dict[str, Any]] = {}
-        for key, raw in self._get_many("rules", keys):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                found[key] = value
-        return found
+        return self._get_json("rules", keys)
 
     def put_summaries(self, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Store rule summaries in one transaction."""
