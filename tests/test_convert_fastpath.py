@@ -136,3 +136,95 @@ def test_a_failure_message_names_only_this_rules_field(target: str) -> None:
         assert not outcome.ok, (target, field)
         assert f"field name encountered: {field}." in outcome.message
         assert outcome.message.count("field name encountered") == 1, outcome.message
+
+
+def _long_rule(values: int, condition: str = "selection") -> dict[str, Any]:
+    """A rule whose Loki query exceeds LogQL's length limit, so Loki splits it into parts."""
+    return {
+        "title": "Many hashes",
+        "id": "5b2c3e4f-0a1b-4c2d-8e3f-00000000aa" + str(values % 100).zfill(2),
+        "logsource": {"category": "driver_load", "product": "windows"},
+        "detection": {
+            "selection": {"Hashes|contains": [f"SHA256={index:064x}" for index in range(values)]},
+            "selection_img": {"ImageLoaded|endswith": [".sys", ".dll"]},
+            "filter": {"Signed": "true", "ImageLoaded|startswith": "C:\\Windows\\"},
+            "condition": condition,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "selection",  # one OR at the top
+        "selection and selection_img and not filter",  # the OR nested under an AND
+        "(selection or selection_img) and not filter",  # OR of an OR: the top OR has two arguments
+    ],
+)
+def test_loki_parts_are_what_loki_itself_gives(condition: str) -> None:
+    """Loki splits an over-long query into parts; TALR's cheaper split gives the same queries,
+    including where Loki reduces the number of parts (fewer OR arguments than parts). Loki
+    splits queries of its default (plain LogQL) output format only."""
+    from sigma.collection import SigmaCollection
+
+    from talr_tools.convert.fastpath import partition_condition, share_loki_partitions
+
+    plugins = load_plugins()
+    if "loki" not in plugins.backends:
+        pytest.skip("Loki backend not installed")
+    rule = _long_rule(400, condition)
+    plain = plugins.backends["loki"]()
+    expected = plain.convert(SigmaCollection.from_dicts([rule]))
+    assert len(expected) > 1  # Loki did split it
+    fast = plugins.backends["loki"]()
+    share_loki_partitions(fast)
+    calls: list[bool] = []
+
+    def spy(condition_tree: Any, partitions: int) -> Any:
+        parts = partition_condition(condition_tree, partitions)
+        calls.append(parts is not None)
+        return parts
+
+    import talr_tools.convert.fastpath as fastpath
+
+    real = fastpath.partition_condition
+    fastpath.partition_condition = spy  # type: ignore[assignment]
+    try:
+        got = fast.convert(SigmaCollection.from_dicts([rule]))
+    finally:
+        fastpath.partition_condition = real  # type: ignore[assignment]
+    assert got == expected
+    assert calls and calls[0] is (condition != "(selection or selection_img) and not filter")
+
+
+def test_loki_split_shares_only_what_is_outside_the_tree() -> None:
+    """Each part is its own tree (changing one part's nodes changes no other part or the
+    original); only the detection objects above the tree are shared."""
+    from sigma.collection import SigmaCollection
+    from sigma.conditions import ConditionOR
+
+    from talr_tools.convert.fastpath import partition_condition
+
+    rule = SigmaCollection.from_dicts([_long_rule(90)]).rules[0]
+    tree = rule.detection.parsed_condition[0].parsed
+    assert isinstance(tree, ConditionOR) and len(tree.args) == 90
+    parts = partition_condition(tree, 3)
+    assert parts is not None and len(parts) == 3
+    assert [len(part.args) for part in parts] == [30, 30, 30]
+    assert [str(arg.value) for part in parts for arg in part.args] == [str(arg.value) for arg in tree.args]
+    ids_original = {id(arg) for arg in tree.args}
+    for part in parts:
+        assert part is not tree and not ids_original & {id(arg) for arg in part.args}
+        assert all(arg.parent is part for arg in part.args)
+        assert part.parent is tree.parent
+    assert len(tree.args) == 90  # the original is untouched
+    assert partition_condition(tree, 91) is None  # fewer arguments than parts: Loki's own method decides
+
+
+def test_loki_split_is_left_to_other_backends() -> None:
+    from talr_tools.convert.fastpath import share_loki_partitions
+
+    plugins = load_plugins()
+    backend = plugins.backends["splunk"]()
+    share_loki_partitions(backend)
+    assert "partition_rule" not in vars(backend)

@@ -25,7 +25,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from talr_tools.convert.cells import Outcome
-from talr_tools.convert.fastpath import enlarge_regex_cache, outcome_only, reuse_combined_pipeline
+from talr_tools.convert.fastpath import (
+    enlarge_regex_cache,
+    outcome_only,
+    reuse_combined_pipeline,
+    share_loki_partitions,
+)
 
 # Per-process state, filled on first use in each worker (never at import time).
 _BACKENDS: dict[tuple[str, tuple[str, ...]], Any] = {}
@@ -114,6 +119,7 @@ def backend_for(target: str, pipelines: tuple[str, ...]) -> Any:
         with libyaml_safe_load():
             backend = _build_backend(target, pipelines)
         reuse_combined_pipeline(backend)
+        share_loki_partitions(backend)
         _BACKENDS[key] = backend
     return backend
 
