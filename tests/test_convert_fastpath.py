@@ -228,3 +228,64 @@ def test_loki_split_is_left_to_other_backends() -> None:
     backend = plugins.backends["splunk"]()
     share_loki_partitions(backend)
     assert "partition_rule" not in vars(backend)
+
+
+def test_regexes_found_valid_are_not_compiled_again_and_invalid_ones_still_fail(monkeypatch: Any) -> None:
+    import re
+
+    from sigma.exceptions import SigmaRegularExpressionError
+    from sigma.types import SigmaRegularExpression, SigmaRegularExpressionFlag
+
+    from talr_tools.convert import fastpath
+
+    fastpath.remember_valid_regexes()
+    fastpath.remember_valid_regexes()  # twice: installed once
+    assert getattr(SigmaRegularExpression.compile, "talr_remembers", False)
+    compiled: list[tuple[str, int]] = []
+    real_compile = re.compile
+
+    def counting(pattern: Any, flags: int = 0) -> Any:
+        compiled.append((pattern, int(flags)))
+        return real_compile(pattern, flags)
+
+    monkeypatch.setattr(re, "compile", counting)
+    pattern = r"talr-\d+-test-(?:valid|ok)"
+    SigmaRegularExpression(pattern)
+    SigmaRegularExpression(pattern)
+    assert compiled.count((pattern, 0)) == 1  # the second one was known valid
+    with_flag = SigmaRegularExpression(pattern, {SigmaRegularExpressionFlag.IGNORECASE})
+    assert (pattern, int(re.IGNORECASE)) in compiled  # flags are part of what was checked
+    with_flag.compile()
+    assert compiled.count((pattern, int(re.IGNORECASE))) == 1
+    for _ in range(2):  # an invalid pattern is never remembered: it fails every time, as in pySigma
+        with pytest.raises(SigmaRegularExpressionError, match="is invalid"):
+            SigmaRegularExpression("talr-(unclosed")
+    assert compiled.count(("talr-(unclosed", 0)) == 2
+
+
+def test_strings_parsed_once_give_pysigmas_parts_in_their_own_list() -> None:
+    from sigma.types import SigmaString, SpecialChars
+
+    from talr_tools.convert import fastpath
+
+    texts = ["plain", "*\\cmd.exe", "a?b*c", "esc\\*aped\\?", "trailing\\", "\\\\server\\share", "", "ünï*cödé"]
+    fastpath.remember_parsed_strings()
+    assert getattr(SigmaString.__init__, "talr_remembers", False)
+    pysigma_init = SigmaString.__init__.talr_original  # type: ignore[attr-defined]
+
+    def parsed_by_pysigma(text: str, escape: bool) -> Any:
+        value = SigmaString.__new__(SigmaString)
+        pysigma_init(value, text, escape)
+        return value.s
+
+    for _round in range(2):  # the second round comes from what the first remembered
+        for text in texts:
+            for escape in (True, False):
+                value = SigmaString(text, escape=escape)
+                assert value.s == parsed_by_pysigma(text, escape) and value.original == text, (text, escape)
+    first, second = SigmaString("a*b"), SigmaString("a*b")
+    assert first.s == ["a", SpecialChars.WILDCARD_MULTI, "b"]
+    first.s.append("changed")  # pySigma edits parts in place: instances never share a list
+    assert second.s == ["a", SpecialChars.WILDCARD_MULTI, "b"]
+    assert SigmaString("a*b").s == ["a", SpecialChars.WILDCARD_MULTI, "b"]
+    assert SigmaString(None).s == [] and SigmaString(None).original == ""

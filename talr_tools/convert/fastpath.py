@@ -9,6 +9,10 @@ Both measured on the SigmaHQ corpus over all installed backends (see
 * :func:`outcome_only`: Panther's Python output is checked for syntax with :func:`ast.parse`
   instead of being formatted with black (a third of all conversion time), when only the
   outcome is kept; code that does not parse still goes through black, for its error;
+* :func:`remember_valid_regexes`: pySigma checks every regular expression it builds by compiling
+  it; a pattern already found valid in this process is not compiled again;
+* :func:`remember_parsed_strings`: a Sigma string value is parsed (wildcards, escapes) once per
+  process, not again by each backend;
 * :func:`share_loki_partitions`: Loki splits a query too long for LogQL into parts, deep-copying
   the whole condition tree once per part; each part now copies only its own share.
 """
@@ -148,6 +152,93 @@ def enlarge_regex_cache(size: int = REGEX_CACHE) -> None:
     """
     if getattr(re, "_MAXCACHE", size) < size:
         setattr(re, "_MAXCACHE", size)  # noqa: B010 (private, not in the type stubs)
+
+
+VALID_REGEX_LIMIT = 200_000  # (pattern, flags) pairs remembered per process (some tens of MB at most)
+_VALID_REGEXES: set[tuple[str, int]] = set()
+
+
+def remember_valid_regexes() -> None:
+    """Make pySigma's regular expression check compile each (pattern, flags) once per process.
+
+    ``SigmaRegularExpression.compile`` only checks that a pattern is valid: it compiles it
+    and throws the result away, raising ``SigmaRegularExpressionError`` if it does not
+    compile. pySigma builds such expressions from a rule's values in most backends (every
+    wildcard value in several), so one rule's patterns are compiled again by each backend,
+    and :mod:`re`'s own cache (first in, first out) drops them between backends: on the
+    SigmaHQ corpus, 27,000 of 47,000 compilations in 300 rules were repeats. Here a
+    pattern that compiled is remembered (its text and flags, not the compiled object) and
+    not compiled again; an invalid one is never remembered, so it fails every time as
+    before. Called when a conversion process starts.
+    """
+    from sigma.types import SigmaRegularExpression
+
+    real = SigmaRegularExpression.compile
+    if getattr(real, "talr_remembers", False):
+        return
+
+    def compile(self: Any) -> None:
+        flags = 0
+        for flag in self.flags:
+            flags |= self.sigma_to_python_flags[flag]
+        key = (str(self.regexp), int(flags))
+        if key in _VALID_REGEXES:
+            return
+        real(self)
+        if len(_VALID_REGEXES) >= VALID_REGEX_LIMIT:
+            _VALID_REGEXES.clear()
+        _VALID_REGEXES.add(key)
+
+    compile.talr_remembers = True  # type: ignore[attr-defined]
+    SigmaRegularExpression.compile = compile  # type: ignore[method-assign]
+
+
+PARSED_STRING_LIMIT = 200_000  # distinct (text, escape) pairs remembered per process
+_PARSED_STRINGS: dict[tuple[str, bool], tuple[Any, ...]] = {}
+
+
+def remember_parsed_strings() -> None:
+    """Make ``SigmaString(text)`` parse each text once per process.
+
+    pySigma parses every string value of a rule character by character (wildcards and
+    escapes) each time it builds a ``SigmaString``: when each backend builds the rule
+    again from its data, and when pipelines and backends derive new strings. The parse
+    depends on the text and the ``escape`` flag only, and its parts are plain strings and
+    ``SpecialChars`` members (immutable), so the parts found for a text are kept and each
+    new instance gets its own list of them. Called when a conversion process starts.
+    """
+    from sigma.types import SigmaString
+
+    real = SigmaString.__init__
+    if getattr(real, "talr_remembers", False):
+        return
+
+    def __init__(self: Any, s: str | None = None, escape: bool = True) -> None:
+        text = "" if s is None else s
+        if type(text) is not str:  # exactly str: anything else goes to pySigma as it is
+            real(self, s, escape)
+            return
+        key = (text, bool(escape))
+        parts = _PARSED_STRINGS.get(key)
+        if parts is None:
+            real(self, s, escape)
+            if len(_PARSED_STRINGS) >= PARSED_STRING_LIMIT:
+                _PARSED_STRINGS.clear()
+            _PARSED_STRINGS[key] = tuple(self.s)
+            return
+        self.original = text
+        self.s = list(parts)
+
+    __init__.talr_remembers = True  # type: ignore[attr-defined]
+    __init__.talr_original = real  # type: ignore[attr-defined]
+    SigmaString.__init__ = __init__  # type: ignore[method-assign]
+
+
+def prepare_conversion_process() -> None:
+    """Process-wide settings for conversion: a larger :mod:`re` cache, remembered regexes and strings."""
+    enlarge_regex_cache()
+    remember_valid_regexes()
+    remember_parsed_strings()
 
 
 LOKI_PARTITION = "sigma.backends.loki.loki:LogQLBackend.partition_rule"

@@ -26,8 +26,8 @@ from typing import Any
 
 from talr_tools.convert.cells import Outcome
 from talr_tools.convert.fastpath import (
-    enlarge_regex_cache,
     outcome_only,
+    prepare_conversion_process,
     reuse_combined_pipeline,
     share_loki_partitions,
 )
@@ -60,9 +60,9 @@ def error_message(exc: BaseException) -> str:
 def use_locations(locations: Mapping[str, str]) -> None:
     """Tell this process where plugins live (see :meth:`Catalogue.locations`); pool initializer.
 
-    Also enlarges the regular expression cache (:func:`.fastpath.enlarge_regex_cache`).
+    Also sets up the process for conversion (:func:`.fastpath.prepare_conversion_process`).
     """
-    enlarge_regex_cache()
+    prepare_conversion_process()
     _LOCATIONS.clear()
     _LOCATIONS.update(locations)
 
