@@ -43,7 +43,7 @@ def _fresh(docs: Any, target: str, pipelines: tuple[str, ...], fmt: str) -> Any:
         return worker.error_message(exc)
 
 
-def _cells() -> list[tuple[str, Any, str, tuple[str, ...], str]]:
+def _cells(targets: tuple[str, ...] = TARGETS) -> list[tuple[str, Any, str, tuple[str, ...], str]]:
     catalogue = discover_catalogue()
     worker.use_locations(catalogue.locations())
     mapping = load_mapping()
@@ -54,7 +54,7 @@ def _cells() -> list[tuple[str, Any, str, tuple[str, ...], str]]:
         assert rule is not None
         summary = summarise(rule)
         docs = [doc.data for doc in rule.documents]
-        for identifier in TARGETS:
+        for identifier in targets:
             target = catalogue.target(identifier)
             if target is None:
                 continue
@@ -87,7 +87,9 @@ def test_backends_reused_across_rules_give_what_fresh_backends_give() -> None:
 
 
 def test_outcome_only_keeps_the_outcome_of_every_cell() -> None:
-    for name, docs, target, pipes, fmt in _cells():
+    cells = _cells(TARGETS + ("sumologic_cse", "secops", "sumologic_cse_rule"))
+    assert {c[2] for c in cells} >= {"panther", "sumologic_cse"}  # black and indented JSON
+    for name, docs, target, pipes, fmt in cells:
         full = worker.convert(docs, target, pipes, fmt)[0]
         quick = worker.convert(docs, target, pipes, fmt, only_outcome=True)[0]
         assert quick == full, (name, target)
@@ -110,6 +112,24 @@ def test_outcome_only_skips_black_for_code_that_parses_and_keeps_its_errors() ->
     with outcome_only(False):
         assert black.format_file_contents is real
     assert "black" in sys.modules
+
+
+def test_outcome_only_writes_json_compactly_and_keeps_its_errors() -> None:
+    import json
+
+    real = json.dumps
+    data = {"rules": [{"name": "x", "tags": ["a", "b"], "score": 1.5}]}
+    with outcome_only():
+        text = json.dumps(data, indent=4, sort_keys=False)
+        assert "\n" not in text and json.loads(text) == data
+        assert json.dumps(data) == real(data)  # no indent asked: the real call
+        with pytest.raises(ValueError, match="not JSON compliant: nan"):  # the indented call's own message
+            json.dumps({"f": float("nan")}, indent=4, allow_nan=False)
+        with pytest.raises(TypeError, match="set is not JSON serializable"):
+            json.dumps({"s": {1}}, indent=2)
+    assert json.dumps is real
+    with outcome_only(False):
+        assert json.dumps is real
 
 
 def _process_rule(field: str) -> dict[str, Any]:

@@ -6,9 +6,10 @@ Both measured on the SigmaHQ corpus over all installed backends (see
 
 * :func:`reuse_combined_pipeline`: a backend combines its pipelines once, as it does when
   sigma-cli converts a whole folder in one call, instead of once per rule;
-* :func:`outcome_only`: Panther's Python output is checked for syntax with :func:`ast.parse`
-  instead of being formatted with black (a third of all conversion time), when only the
-  outcome is kept; code that does not parse still goes through black, for its error;
+* :func:`outcome_only`: when only the outcome is kept, Panther's Python output is checked for
+  syntax with :func:`ast.parse` instead of being formatted with black (a third of all
+  conversion time), and JSON is written without indentation (C encoder); code that does not
+  parse or JSON that does not encode still goes through the real function, for its error;
 * :func:`remember_valid_regexes`: pySigma checks every regular expression it builds by compiling
   it; a pattern already found valid in this process is not compiled again;
 * :func:`remember_parsed_strings`: a Sigma string value is parsed (wildcards, escapes) once per
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 import sys
 from collections import deque
@@ -109,16 +111,34 @@ def reuse_combined_pipeline(backend: Any) -> None:
 
 @contextmanager
 def outcome_only(active: bool = True) -> Iterator[None]:
-    """Inside (when ``active``): black's ``format_file_contents`` only checks that the code parses.
+    """Inside (when ``active``): formatting whose text is not kept is left out.
 
     For cells whose query text is not kept (``test-convert`` stores the outcome and the
-    number of queries). Code that :func:`ast.parse` accepts is returned as it is (black
-    would reformat it: the generated code always ends in a whitespace-only line, so black
-    never raises ``NothingChanged`` on it); anything else goes to the real black, so a
-    failure keeps black's own error. Only in effect when black is already imported (by a
-    backend that uses it), and only while inside.
+    number of queries):
+
+    * black's ``format_file_contents`` only checks that the code parses (Panther's Python
+      output). Code that :func:`ast.parse` accepts is returned as it is (black would
+      reformat it: the generated code always ends in a whitespace-only line, so black
+      never raises ``NothingChanged`` on it); anything else goes to the real black, so a
+      failure keeps black's own error. Only when black is already imported (by a backend
+      that uses it).
+    * :func:`json.dumps` writes without indentation: with ``indent``, Python's json uses its
+      pure-Python encoder, ten times slower than the C one (Sumo Logic writes each rule as
+      indented JSON, reads it back and writes it again). Same objects accepted; anything
+      the compact call rejects goes to the real call, so an error keeps its own message.
+
+    Only while inside; each replaced function is put back on the way out.
     """
-    black: Any = sys.modules.get("black") if active else None
+    if not active:
+        yield
+        return
+    with _black_checks_syntax_only(), _compact_json():
+        yield
+
+
+@contextmanager
+def _black_checks_syntax_only() -> Iterator[None]:
+    black: Any = sys.modules.get("black")
     if black is None:
         yield
         return
@@ -138,6 +158,25 @@ def outcome_only(active: bool = True) -> Iterator[None]:
         yield
     finally:
         black.format_file_contents = real
+
+
+@contextmanager
+def _compact_json() -> Iterator[None]:
+    real = json.dumps
+
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        if kwargs.get("indent") is None:
+            return real(obj, **kwargs)
+        try:
+            return real(obj, **{**kwargs, "indent": None})
+        except Exception:  # the real call, for its own error
+            return real(obj, **kwargs)
+
+    json.dumps = dumps
+    try:
+        yield
+    finally:
+        json.dumps = real
 
 
 REGEX_CACHE = 4096
