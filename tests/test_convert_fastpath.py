@@ -87,7 +87,7 @@ def test_backends_reused_across_rules_give_what_fresh_backends_give() -> None:
 
 
 def test_outcome_only_keeps_the_outcome_of_every_cell() -> None:
-    cells = _cells(TARGETS + ("sumologic_cse", "secops", "sumologic_cse_rule"))
+    cells = _cells((*TARGETS, "sumologic_cse", "secops", "sumologic_cse_rule"))
     assert {c[2] for c in cells} >= {"panther", "sumologic_cse"}  # black and indented JSON
     for name, docs, target, pipes, fmt in cells:
         full = worker.convert(docs, target, pipes, fmt)[0]
@@ -309,3 +309,64 @@ def test_strings_parsed_once_give_pysigmas_parts_in_their_own_list() -> None:
     assert second.s == ["a", SpecialChars.WILDCARD_MULTI, "b"]
     assert SigmaString("a*b").s == ["a", SpecialChars.WILDCARD_MULTI, "b"]
     assert SigmaString(None).s == [] and SigmaString(None).original == ""
+
+
+def test_rule_conditions_stop_at_the_first_that_decides_with_pysigmas_results(monkeypatch: Any) -> None:
+    from sigma.collection import SigmaCollection
+    from sigma.processing.conditions import LogsourceCondition, RuleContainsFieldCondition
+    from sigma.processing.pipeline import ProcessingItem, ProcessingItemBase
+    from sigma.processing.transformations import FieldMappingTransformation
+
+    from talr_tools.convert import fastpath
+
+    fastpath.short_circuit_rule_conditions()
+    fastpath.short_circuit_rule_conditions()  # twice: installed once
+    patched = ProcessingItemBase.match_rule_conditions
+    assert getattr(patched, "talr_short_circuit", False)
+    original = patched.talr_original  # type: ignore[attr-defined]
+
+    class CountingFieldCondition(RuleContainsFieldCondition):
+        """A subclass: not one of pySigma's own read-only classes, so every condition is checked."""
+
+    searched: list[str | None] = []
+    real_find = RuleContainsFieldCondition.find_detection_item
+
+    def find(self: Any, detection: Any) -> bool:
+        searched.append(self.field)
+        return bool(real_find(self, detection))
+
+    monkeypatch.setattr(RuleContainsFieldCondition, "find_detection_item", find)
+    windows, linux = (
+        SigmaCollection.from_dicts([_process_rule("CommandLine")]).rules[0],
+        SigmaCollection.from_dicts([{**_process_rule("CommandLine"), "logsource": {"product": "linux"}}]).rules[0],
+    )
+    on_windows = LogsourceCondition(product="windows")
+    items = []
+    for linking in (all, any):
+        for negation in (False, True):
+            for conditions in (
+                [on_windows, RuleContainsFieldCondition("CommandLine")],
+                [on_windows, RuleContainsFieldCondition("Image")],
+                [RuleContainsFieldCondition("Image"), on_windows],
+                [on_windows, CountingFieldCondition("CommandLine")],
+                [],
+            ):
+                items.append(
+                    ProcessingItem(
+                        FieldMappingTransformation({"CommandLine": "cmd"}),
+                        rule_conditions=list(conditions),
+                        rule_condition_linking=linking,
+                        rule_condition_negation=negation,
+                    )
+                )
+    for item in items:
+        for rule in (windows, linux):
+            assert patched(item, rule) == original(item, rule), (item.rule_conditions, item.rule_condition_linking)
+    searched.clear()
+    assert patched(items[0], linux) is False  # all(): the log source decides; the detection is not searched
+    assert searched == []
+    assert original(items[0], linux) is False
+    assert searched and set(searched) == {"CommandLine"}  # pySigma searched it anyway
+    searched.clear()
+    assert patched(items[3], linux) is False  # a subclass: pySigma's method, every condition checked
+    assert searched and set(searched) == {"CommandLine"}

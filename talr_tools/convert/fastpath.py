@@ -14,6 +14,8 @@ Both measured on the SigmaHQ corpus over all installed backends (see
   it; a pattern already found valid in this process is not compiled again;
 * :func:`remember_parsed_strings`: a Sigma string value is parsed (wildcards, escapes) once per
   process, not again by each backend;
+* :func:`short_circuit_rule_conditions`: a processing item whose rule conditions are all of
+  pySigma's read-only kinds stops checking them once the result is known;
 * :func:`share_loki_partitions`: Loki splits a query too long for LogQL into parts, deep-copying
   the whole condition tree once per part; each part now copies only its own share.
 """
@@ -273,11 +275,71 @@ def remember_parsed_strings() -> None:
     SigmaString.__init__ = __init__  # type: ignore[method-assign]
 
 
+# pySigma's rule conditions that only read the rule (no state, no side effect, and no error
+# on a well-formed rule): whether the later ones are checked cannot change anything.
+READ_ONLY_RULE_CONDITIONS = (
+    "LogsourceCondition",
+    "RuleContainsFieldCondition",
+    "RuleContainsDetectionItemCondition",
+    "IsSigmaRuleCondition",
+    "IsSigmaCorrelationRuleCondition",
+    "RuleProcessingItemAppliedCondition",
+)
+
+
+def short_circuit_rule_conditions() -> None:
+    """Make a processing item stop checking its rule conditions once ``all``/``any`` is decided.
+
+    pySigma checks every rule condition of every processing item on every rule, then
+    links the results with ``all`` or ``any``: an item mapping a field for one Windows
+    log source still searches the whole detection of a Linux rule for that field (Logpoint's
+    Windows pipeline: 339 items, most "log source X and the rule has field Y"). Where every
+    condition of an item is one of pySigma's read-only kinds
+    (:data:`READ_ONLY_RULE_CONDITIONS`, exact classes) and the linking is ``all`` or
+    ``any``, the conditions are checked in the same order up to the first that decides;
+    anything else goes to pySigma's method. Called when a conversion process starts.
+    """
+    from sigma.processing import pipeline
+    from sigma.processing.conditions import rule as rule_conditions
+    from sigma.processing.conditions import state as state_conditions
+
+    base = pipeline.ProcessingItemBase
+    real = base.match_rule_conditions
+    if getattr(real, "talr_short_circuit", False):
+        return
+    read_only = {
+        cls
+        for module in (rule_conditions, state_conditions)
+        for name in READ_ONLY_RULE_CONDITIONS
+        if (cls := getattr(module, name, None)) is not None
+    }
+    linkings = (all, any)
+
+    def match_rule_conditions(self: Any, rule: Any) -> bool:
+        conditions = self.rule_conditions
+        linking = self.rule_condition_linking
+        if (
+            self.rule_condition_expression is not None
+            or linking not in linkings
+            or type(conditions) is not list
+            or not conditions
+            or any(type(condition) not in read_only for condition in conditions)
+        ):
+            return real(self, rule)
+        result = linking(condition.match(rule) for condition in conditions)
+        return not result if self.rule_condition_negation else result
+
+    match_rule_conditions.talr_short_circuit = True  # type: ignore[attr-defined]
+    match_rule_conditions.talr_original = real  # type: ignore[attr-defined]
+    base.match_rule_conditions = match_rule_conditions  # type: ignore[method-assign]
+
+
 def prepare_conversion_process() -> None:
-    """Process-wide settings for conversion: a larger :mod:`re` cache, remembered regexes and strings."""
+    """Process-wide settings for conversion (see the functions this calls)."""
     enlarge_regex_cache()
     remember_valid_regexes()
     remember_parsed_strings()
+    short_circuit_rule_conditions()
 
 
 LOKI_PARTITION = "sigma.backends.loki.loki:LogQLBackend.partition_rule"
