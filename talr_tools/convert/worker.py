@@ -185,6 +185,18 @@ def no_network() -> Iterator[None]:
         socket.socket.connect = real_connect  # type: ignore[method-assign]
 
 
+@contextmanager
+def conversion_guards(only_outcome: bool = False) -> Iterator[None]:
+    """Inside: warnings silenced, network refused (:func:`no_network`), and with ``only_outcome``
+    formatting whose text is not kept left out (:func:`.fastpath.outcome_only`).
+
+    Entered once per call of :func:`convert`, once per batch in :func:`run_batch`.
+    """
+    with warnings.catch_warnings(), no_network(), outcome_only(only_outcome):
+        warnings.simplefilter("ignore")
+        yield
+
+
 def convert(
     docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str, *, only_outcome: bool = False
 ) -> tuple[Outcome, list[str], bool]:
@@ -194,6 +206,12 @@ def convert(
     texts may be left unformatted where formatting cannot change the outcome (see
     :func:`talr_tools.convert.fastpath.outcome_only`).
     """
+    with conversion_guards(only_outcome):
+        return _convert(docs, target, pipelines, fmt)
+
+
+def _convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> tuple[Outcome, list[str], bool]:
+    """:func:`convert` without entering :func:`conversion_guards` (the caller is inside them)."""
     from sigma.collection import SigmaCollection
 
     try:
@@ -201,11 +219,9 @@ def convert(
     except Exception as exc:
         return Outcome(False, f"cannot set up backend: {error_message(exc)}"), [], False
     try:
-        with warnings.catch_warnings(), no_network(), outcome_only(only_outcome):
-            warnings.simplefilter("ignore")
-            collection = SigmaCollection.from_dicts([dict(d) for d in docs])
-            result = backend.convert(collection, fmt)
-            queries = normalise_queries(result)
+        collection = SigmaCollection.from_dicts([dict(d) for d in docs])
+        result = backend.convert(collection, fmt)
+        queries = normalise_queries(result)
     except Exception as exc:
         return Outcome(False, error_message(exc)), [], False
     if not queries:
@@ -229,7 +245,8 @@ def run_batch(batch: list[tuple[int, Docs, list[Task]]]) -> list[tuple[int, list
         results.append((index, outcomes))
         for position, task in enumerate(tasks):
             by_task.setdefault(task, []).append((outcomes, position, docs))
-    for (target, pipes, fmt), cells in by_task.items():
-        for outcomes, position, docs in cells:
-            outcomes[position] = convert(docs, target, pipes, fmt, only_outcome=True)[0].to_json()
+    with conversion_guards(only_outcome=True):
+        for (target, pipes, fmt), cells in by_task.items():
+            for outcomes, position, docs in cells:
+                outcomes[position] = _convert(docs, target, pipes, fmt)[0].to_json()
     return results
