@@ -370,3 +370,56 @@ def test_rule_conditions_stop_at_the_first_that_decides_with_pysigmas_results(mo
     searched.clear()
     assert patched(items[3], linux) is False  # a subclass: pySigma's method, every condition checked
     assert searched and set(searched) == {"CommandLine"}
+
+
+CONDITIONS = (
+    "selection",
+    "selection and not filter",
+    "1 of selection_* and not 1 of filter_*",
+    "(a or b) and not (c and d)",
+    "all of them",
+    "a and (b or c or d) and not 1 of f*",
+)
+
+
+@pytest.mark.parametrize("text", CONDITIONS)
+def test_condition_trees_copied_directly_equal_deep_copies(text: str) -> None:
+    import copy
+
+    from sigma import conditions
+    from sigma.conditions import _parse_condition_string
+
+    from talr_tools.convert import fastpath
+
+    fastpath.copy_condition_trees_directly()
+    assert isinstance(conditions.copy, fastpath._ConditionCopyModule)  # what SigmaCondition.parse uses
+    tree = _parse_condition_string(text)
+    direct = conditions.copy.deepcopy(tree)
+    assert direct == copy.deepcopy(tree)  # same classes, same arguments, all the way down
+
+    def nodes(node: Any) -> list[Any]:
+        children = [arg for arg in getattr(node, "args", []) if not isinstance(arg, str)]
+        return [node, *(n for child in children for n in nodes(child))]
+
+    assert not {id(n) for n in nodes(tree)} & {id(n) for n in nodes(direct)}  # nothing shared
+    direct.args.append("changed")
+    assert _parse_condition_string(text) == tree and "changed" not in tree.args
+
+
+def test_condition_copy_falls_back_to_deepcopy_and_keeps_shared_nodes_shared() -> None:
+    import copy
+
+    from sigma.conditions import ConditionAND, ConditionIdentifier, ConditionOR
+    from sigma.exceptions import SigmaRuleLocation
+
+    from talr_tools.convert.fastpath import copy_condition_tree
+
+    classes = frozenset({ConditionAND, ConditionOR, ConditionIdentifier})
+    shared = ConditionIdentifier(["a"])
+    tree = ConditionAND([shared, ConditionOR([shared, ConditionIdentifier(["b"])])])
+    direct = copy_condition_tree(tree, classes)
+    assert direct == tree and direct.args[0] is direct.args[1].args[0]  # met twice, copied once
+    located = ConditionAND([ConditionIdentifier(["a"])], source=SigmaRuleLocation("rule.yml", 3))
+    fallback = copy_condition_tree(located, classes)  # not a plain value: copy.deepcopy, whole
+    assert fallback == located and fallback.source == located.source and fallback.source is not located.source
+    assert copy_condition_tree({"x": [1]}, classes) == copy.deepcopy({"x": [1]})

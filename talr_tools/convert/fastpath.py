@@ -14,6 +14,8 @@ Both measured on the SigmaHQ corpus over all installed backends (see
   it; a pattern already found valid in this process is not compiled again;
 * :func:`remember_parsed_strings`: a Sigma string value is parsed (wildcards, escapes) once per
   process, not again by each backend;
+* :func:`copy_condition_trees_directly`: pySigma deep-copies a cached parse of each rule's
+  condition for every conversion; a tree of plain condition nodes is copied node by node;
 * :func:`short_circuit_rule_conditions`: a processing item whose rule conditions are all of
   pySigma's read-only kinds stops checking them once the result is known;
 * :func:`share_loki_partitions`: Loki splits a query too long for LogQL into parts, deep-copying
@@ -334,12 +336,93 @@ def short_circuit_rule_conditions() -> None:
     base.match_rule_conditions = match_rule_conditions  # type: ignore[method-assign]
 
 
+class _NotPlain(Exception):
+    """A condition tree holds something :func:`copy_condition_tree` does not copy itself."""
+
+
+_ATOMIC = (type(None), str, int, bool)
+
+
+def copy_condition_tree(tree: Any, node_classes: frozenset[type]) -> Any:
+    """A deep copy of a parsed Sigma condition, node by node; :func:`copy.deepcopy` for anything else.
+
+    A freshly parsed condition is a tree of a few node classes (AND, OR, NOT, identifier,
+    selector) whose attributes are an ``args`` list and plain values (text, None, the
+    selector's class). Such a tree is copied directly, objects met twice copied once (as
+    :func:`copy.deepcopy` does); a tree with anything else, and any other object, goes to
+    :func:`copy.deepcopy` whole.
+    """
+    if type(tree) not in node_classes:
+        return copy.deepcopy(tree)
+    memo: dict[int, Any] = {}
+
+    def copied(node: Any) -> Any:
+        if type(node) is str:
+            return node
+        if type(node) not in node_classes:
+            raise _NotPlain
+        done = memo.get(id(node))
+        if done is not None:
+            return done
+        new = object.__new__(type(node))
+        memo[id(node)] = new
+        attributes = {}
+        for name, value in vars(node).items():
+            if name == "args" and type(value) is list:
+                attributes[name] = [copied(arg) for arg in value]
+            elif type(value) in _ATOMIC or isinstance(value, type):
+                attributes[name] = value
+            else:
+                raise _NotPlain
+        vars(new).update(attributes)
+        return new
+
+    try:
+        return copied(tree)
+    except _NotPlain:
+        return copy.deepcopy(tree)
+
+
+class _ConditionCopyModule:
+    """What ``sigma.conditions`` sees as its ``copy`` module: :func:`copy_condition_tree` as ``deepcopy``."""
+
+    def __init__(self, node_classes: frozenset[type]) -> None:
+        self.node_classes = node_classes
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if memo is not None:
+            return copy.deepcopy(value, memo)
+        return copy_condition_tree(value, self.node_classes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def copy_condition_trees_directly() -> None:
+    """Make pySigma copy a cached condition parse with :func:`copy_condition_tree`.
+
+    ``SigmaCondition.parse`` keeps pyparsing's result for each condition text and
+    deep-copies it on every use (every conversion of every rule): :func:`copy.deepcopy`'s
+    generic machinery costs more than the parse tree is worth. Only
+    ``sigma.conditions``'s own reference to :mod:`copy` is replaced. Called when a
+    conversion process starts.
+    """
+    from sigma import conditions
+
+    if isinstance(getattr(conditions, "copy", None), _ConditionCopyModule):
+        return
+    names = ("ConditionAND", "ConditionOR", "ConditionNOT", "ConditionIdentifier", "ConditionSelector")
+    node_classes = frozenset(cls for name in names if isinstance(cls := getattr(conditions, name, None), type))
+    conditions.copy = _ConditionCopyModule(node_classes)  # type: ignore[assignment]
+
+
 def prepare_conversion_process() -> None:
     """Process-wide settings for conversion (see the functions this calls)."""
     enlarge_regex_cache()
     remember_valid_regexes()
     remember_parsed_strings()
     short_circuit_rule_conditions()
+    copy_condition_trees_directly()
 
 
 LOKI_PARTITION = "sigma.backends.loki.loki:LogQLBackend.partition_rule"
