@@ -423,3 +423,23 @@ def test_condition_copy_falls_back_to_deepcopy_and_keeps_shared_nodes_shared() -
     fallback = copy_condition_tree(located, classes)  # not a plain value: copy.deepcopy, whole
     assert fallback == located and fallback.source == located.source and fallback.source is not located.source
     assert copy_condition_tree({"x": [1]}, classes) == copy.deepcopy({"x": [1]})
+
+
+def _collector_settings() -> tuple[tuple[int, int, int], int]:
+    import gc
+
+    return gc.get_threshold(), gc.get_freeze_count()
+
+
+def test_conversion_workers_tune_their_collector_and_the_caller_keeps_its_own() -> None:
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    locations = discover_catalogue().locations()
+    before = gc.get_threshold()
+    worker.use_locations(locations)  # in-process conversion: the caller's collector is left alone
+    assert gc.get_threshold() == before
+    with ProcessPoolExecutor(max_workers=1, initializer=worker.start_worker, initargs=(locations,)) as pool:
+        thresholds, frozen = pool.submit(_collector_settings).result()
+    assert thresholds == worker.GC_THRESHOLDS != before
+    assert frozen > 10_000  # what the worker inherited (imported modules, this test session) is frozen

@@ -24,7 +24,7 @@ from talr_tools.convert.cells import Cell, CellState, Matrix, Outcome, Stats, cl
 from talr_tools.convert.discovery import Catalogue, Target, plugin_fingerprint
 from talr_tools.convert.mapping import PipelineMapping, format_logsource
 from talr_tools.convert.rules import SUMMARY_VERSION, RuleSource, RuleSummary, parse_source, summarise
-from talr_tools.convert.worker import Docs, Task, run_batch, use_locations
+from talr_tools.convert.worker import Docs, Task, run_batch, start_worker, use_locations
 from talr_tools.errors import TalrError
 
 Progress = Callable[[int, int], None]  # (done, total) cells converted
@@ -251,7 +251,7 @@ def _convert_missing(
     stats.workers = workers
     batches = _batches(work)
     done = 0
-    with ProcessPoolExecutor(max_workers=workers, initializer=use_locations, initargs=(locations,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(locations,)) as pool:
         futures: dict[Future[list[tuple[int, list[list[Any]]]]], list[Any]] = {
             pool.submit(run_batch, batch): batch for batch in batches
         }
