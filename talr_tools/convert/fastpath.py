@@ -1,8 +1,11 @@
-"""Conversion work pySigma does that cannot change a ``test-convert`` cell, skipped.
+"""Conversion work pySigma repeats, or that cannot change a ``test-convert`` cell: done once, or left out.
 
-Both measured on the SigmaHQ corpus over all installed backends (see
-``benchmarks/bench_convert.py``); neither changes a cell's state, message or query count
-(``tests/test_convert_fastpath.py``):
+Each measured on the SigmaHQ corpus over all installed backends (see
+``benchmarks/bench_convert.py`` and ``docs/conversion.md``, "Speed"); none changes a
+cell's state, message or query count (``tests/test_convert_fastpath.py``). pySigma's own
+objects are changed in place, so each function says where it applies: per backend, per
+``with`` block, or per process (called from :func:`prepare_conversion_process`, when a
+conversion process starts, never at import):
 
 * :func:`reuse_combined_pipeline`: a backend combines its pipelines once, as it does when
   sigma-cli converts a whole folder in one call, instead of once per rule;
