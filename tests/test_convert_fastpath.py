@@ -205,7 +205,7 @@ def test_loki_parts_are_what_loki_itself_gives(condition: str) -> None:
         calls.append(parts is not None)
         return parts
 
-    import talr_tools.convert.fastpath as fastpath
+    import talr_tools.convert.fastpath.loki as fastpath
 
     real = fastpath.partition_condition
     fastpath.partition_condition = spy  # type: ignore[assignment]
@@ -392,7 +392,7 @@ def test_condition_trees_copied_directly_equal_deep_copies(text: str) -> None:
     from talr_tools.convert import fastpath
 
     fastpath.copy_condition_trees_directly()
-    assert isinstance(conditions.copy, fastpath._ConditionCopyModule)  # what SigmaCondition.parse uses
+    assert isinstance(conditions.copy, fastpath.process._ConditionCopyModule)  # what SigmaCondition.parse uses
     tree = _parse_condition_string(text)
     direct = conditions.copy.deepcopy(tree)
     assert direct == copy.deepcopy(tree)  # same classes, same arguments, all the way down
