@@ -37,6 +37,14 @@ class ListFormat(StrEnum):
 PathsArg = Annotated[
     list[Path] | None, typer.Argument(help="Rule files or folders (default: the configured rule folders).")
 ]
+CellTimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--cell-timeout",
+        min=0,
+        help="Seconds one conversion may take before its cell fails (0: no limit; default: [convert] cell_timeout).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -75,6 +83,14 @@ def _cache_dir(config: TalrConfig, no_cache: bool) -> Path | None:
     return None if no_cache else config.cache_dir
 
 
+def _cell_timeout(config: TalrConfig, option: float | None) -> float | None:
+    """The time limit per conversion: the option, else ``[convert] cell_timeout``; None for no limit."""
+    from talr_tools.convert.timelimit import cell_timeout_setting
+
+    setting = cell_timeout_setting(config.section("convert"), where=str(config.path or "talr.toml"))
+    return setting if option is None else (option or None)
+
+
 def test_convert(
     paths: PathsArg = None,
     backend: Annotated[
@@ -86,6 +102,7 @@ def test_convert(
     ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: cores).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Convert everything again; store nothing.")] = False,
+    cell_timeout: CellTimeoutOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Convert every rule through every installed backend; exit 1 on unexpected failures or stale expectations."""
@@ -104,6 +121,7 @@ def test_convert(
     catalogue = cached_catalogue(cache_dir)
     targets = select_targets(catalogue, backend)
     mapping = load_mapping(cfg.section("convert"), where=str(cfg.path or "talr.toml"))
+    limit = _cell_timeout(cfg, cell_timeout)
     max_size = cfg.lint.max_file_size
     sources, findings = read_sources(roots, max_size=max_size, base=Path.cwd())
     if not sources and not findings:
@@ -113,11 +131,13 @@ def test_convert(
         with _progress_bar(_interactive() and output_format is MatrixFormat.TABLE) as progress:
             matrix = run_matrix(
                 sources, catalogue, targets, mapping, cache=cache, jobs=jobs, progress=progress,
-                load_errors=[f.render() for f in findings],
+                load_errors=[f.render() for f in findings], cell_timeout=limit,
             )
             if base is not None:
                 old = base_sources(roots, base, max_size=max_size, display_base=Path.cwd())
-                before = run_matrix(old, catalogue, targets, mapping, cache=cache, jobs=jobs, progress=progress)
+                before = run_matrix(
+                    old, catalogue, targets, mapping, cache=cache, jobs=jobs, progress=progress, cell_timeout=limit
+                )
                 compare(matrix, before, base)
     finally:
         cache.close()
@@ -147,6 +167,7 @@ def convert(
     output_format: Annotated[
         str | None, typer.Option("--format", "-f", help="The backend's output format (default: its default).")
     ] = None,
+    cell_timeout: CellTimeoutOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Print (or write) the queries of one backend; exit 1 if a rule does not convert."""
@@ -167,7 +188,8 @@ def convert(
     for finding in findings:
         echo_err(finding.render())
     results = convert_sources(
-        sources, catalogue, found, mapping, pipelines=pipeline or [], fmt=output_format, on_error=echo_err
+        sources, catalogue, found, mapping, pipelines=pipeline or [], fmt=output_format, on_error=echo_err,
+        cell_timeout=_cell_timeout(cfg, cell_timeout),
     )
     failed = bool(findings)
     for result in results:

@@ -28,23 +28,35 @@ STATE_LABELS = {
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a backend did with a rule: converted (with ``queries`` query count) or failed."""
+    """What a backend did with a rule: converted (with ``queries`` query count) or failed.
+
+    ``lasting`` is False for an outcome that says more about this run than about the rule
+    (a conversion stopped by the time limit): it is reported but not cached.
+    """
 
     ok: bool
     message: str = ""
     queries: int = 0
+    lasting: bool = True
 
     def to_json(self) -> list[Any]:
         """JSON-ready form (what workers send back and the cache stores)."""
-        return [self.ok, self.message, self.queries]
+        return [self.ok, self.message, self.queries] if self.lasting else [self.ok, self.message, self.queries, False]
 
     @classmethod
     def from_json(cls, raw: Any) -> Outcome:
         """Inverse of :meth:`to_json` (raises on a malformed entry)."""
-        ok, message, queries = raw
-        if not isinstance(ok, bool) or not isinstance(message, str) or not isinstance(queries, int):
+        ok, message, queries, *rest = raw
+        lasting = rest[0] if rest else True
+        if (
+            not isinstance(ok, bool)
+            or not isinstance(message, str)
+            or not isinstance(queries, int)
+            or not isinstance(lasting, bool)
+            or len(rest) > 1
+        ):
             raise ValueError("malformed outcome")
-        return cls(ok, message, queries)
+        return cls(ok, message, queries, lasting)
 
 
 @dataclass(slots=True)

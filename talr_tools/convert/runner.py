@@ -24,6 +24,7 @@ from talr_tools.convert.cells import Cell, CellState, Matrix, Outcome, Stats, cl
 from talr_tools.convert.discovery import Catalogue, Target, plugin_fingerprint
 from talr_tools.convert.mapping import PipelineMapping, format_logsource
 from talr_tools.convert.rules import SUMMARY_VERSION, RuleSource, RuleSummary, parse_source, summarise
+from talr_tools.convert.timelimit import DEFAULT_CELL_TIMEOUT
 from talr_tools.convert.worker import Docs, Task, run_batch, start_worker, use_locations
 from talr_tools.errors import TalrError
 
@@ -91,8 +92,13 @@ def run_matrix(
     jobs: int | None = None,
     progress: Progress | None = None,
     load_errors: list[str] | None = None,
+    cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
 ) -> Matrix:
-    """Decide every (rule file, target) cell of ``sources``."""
+    """Decide every (rule file, target) cell of ``sources``.
+
+    ``cell_timeout``: seconds one conversion may take (None: no limit); a conversion
+    stopped by it fails its cell and is not cached.
+    """
     stats = Stats(rules=len(sources))
     errors = list(load_errors or [])
     plans = _summaries(sources, cache, stats, errors)
@@ -120,7 +126,9 @@ def run_matrix(
     cached = cache.get_outcomes(keys)
     stats.cache_hits = len(cached)
     misses = [(i, p) for i, p in enumerate(plans) if any(k not in cached for _, _, k in p.pending)]
-    fresh = _convert_missing(misses, cached, stats, jobs, progress, errors, catalogue.locations(), cache)
+    fresh = _convert_missing(
+        misses, cached, stats, jobs, progress, errors, catalogue.locations(), cache, cell_timeout
+    )
     outcomes = {**cached, **fresh}
     cells: list[Cell] = []
     for plan, row in zip(plans, cells_by_plan, strict=True):
@@ -211,6 +219,7 @@ def _convert_missing(
     errors: list[str],
     locations: dict[str, str],
     cache: ConvertCache,
+    cell_timeout: float | None,
 ) -> dict[str, Outcome]:
     """Convert the cells not in the cache; returns key -> outcome.
 
@@ -235,7 +244,7 @@ def _convert_missing(
             for key, raw in zip(keys_of[index], outcomes, strict=True)
         ]
         fresh.update(batch)
-        cache.put_outcomes(batch)
+        cache.put_outcomes([(key, outcome) for key, outcome in batch if outcome.lasting])
         return len(batch)
 
     workers = min(jobs or os.cpu_count() or 1, max(1, total // BATCH_CELLS) or 1)
@@ -244,7 +253,7 @@ def _convert_missing(
         stats.workers = 0
         done = 0
         for item in work:
-            done += take(run_batch([item]))
+            done += take(run_batch([item], cell_timeout))
             if progress:
                 progress(done, total)
         return fresh
@@ -253,7 +262,7 @@ def _convert_missing(
     done = 0
     with ProcessPoolExecutor(max_workers=workers, initializer=start_worker, initargs=(locations,)) as pool:
         futures: dict[Future[list[tuple[int, list[list[Any]]]]], list[Any]] = {
-            pool.submit(run_batch, batch): batch for batch in batches
+            pool.submit(run_batch, batch, cell_timeout): batch for batch in batches
         }
         for future in as_completed(futures):
             batch = futures[future]

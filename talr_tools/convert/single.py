@@ -71,8 +71,12 @@ def convert_sources(
     pipelines: Sequence[str] = (),
     fmt: str | None = None,
     on_error: Callable[[str], None] | None = None,
+    cell_timeout: float | None = None,
 ) -> list[RuleQueries]:
-    """Convert every source for ``target``; pipelines from ``pipelines`` or, if empty, the mapping."""
+    """Convert every source for ``target``; pipelines from ``pipelines`` or, if empty, the mapping.
+
+    ``cell_timeout``: seconds one rule's conversion may take (None: no limit).
+    """
     from talr_tools.convert.worker import convert, use_locations
 
     use_locations(catalogue.locations())
@@ -99,7 +103,7 @@ def convert_sources(
                 results.append(result)
                 continue
         outcome, queries, structured = convert(
-            [d.data for d in rule.documents], target.identifier, pipes or (), out_format
+            [d.data for d in rule.documents], target.identifier, pipes or (), out_format, limit=cell_timeout
         )
         if outcome.ok:
             result.queries = queries

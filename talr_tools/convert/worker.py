@@ -5,11 +5,12 @@ it gets. The rule's YAML was parsed once, in the main process; here the pySigma 
 are built from those dicts (``SigmaCollection.from_dicts``, about 0.2 ms) once per target,
 because a backend applies its pipeline to the rule objects *in place*: sharing one
 collection between backends would hand each backend the previous one's field names.
-Work that cannot change a cell is skipped (:mod:`talr_tools.convert.fastpath`).
+Work pySigma repeats, or that cannot change a cell, is done once or left out
+(:mod:`talr_tools.convert.fastpath`).
 
 Anything a third-party backend raises (``Exception``, not only ``SigmaError``) becomes
-a failed outcome with its message. A backend that hangs cannot be interrupted from
-inside the process (pySigma has no cancellation hook); a backend that kills its process
+a failed outcome with its message. A conversion that runs past its time limit is stopped
+and fails its cell (:mod:`talr_tools.convert.timelimit`); a backend that kills its process
 ends only the cells of that batch (see :mod:`talr_tools.convert.runner`).
 """
 
@@ -31,6 +32,7 @@ from talr_tools.convert.fastpath import (
     reuse_combined_pipeline,
     share_loki_partitions,
 )
+from talr_tools.convert.timelimit import CellTimeout, time_limit
 
 # Per-process state, filled on first use in each worker (never at import time).
 _BACKENDS: dict[tuple[str, tuple[str, ...]], Any] = {}
@@ -220,19 +222,28 @@ def conversion_guards(only_outcome: bool = False) -> Iterator[None]:
 
 
 def convert(
-    docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str, *, only_outcome: bool = False
+    docs: Docs,
+    target: str,
+    pipelines: tuple[str, ...],
+    fmt: str,
+    *,
+    only_outcome: bool = False,
+    limit: float | None = None,
 ) -> tuple[Outcome, list[str], bool]:
     """Convert one rule file for one target: the outcome, the queries, and whether they are JSON texts.
 
     With ``only_outcome`` (``test-convert``, which keeps outcomes, not query texts), query
     texts may be left unformatted where formatting cannot change the outcome (see
-    :func:`talr_tools.convert.fastpath.outcome_only`).
+    :func:`talr_tools.convert.fastpath.outcome_only`). With ``limit`` (seconds), a
+    conversion still running after that long fails (:mod:`.timelimit`).
     """
     with conversion_guards(only_outcome):
-        return _convert(docs, target, pipelines, fmt)
+        return _convert(docs, target, pipelines, fmt, limit)
 
 
-def _convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> tuple[Outcome, list[str], bool]:
+def _convert(
+    docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str, limit: float | None
+) -> tuple[Outcome, list[str], bool]:
     """:func:`convert` without entering :func:`conversion_guards` (the caller is inside them)."""
     from sigma.collection import SigmaCollection
 
@@ -241,9 +252,13 @@ def _convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> t
     except Exception as exc:
         return Outcome(False, f"cannot set up backend: {error_message(exc)}"), [], False
     try:
-        collection = SigmaCollection.from_dicts([dict(d) for d in docs])
-        result = backend.convert(collection, fmt)
-        queries = normalise_queries(result)
+        with time_limit(limit):
+            collection = SigmaCollection.from_dicts([dict(d) for d in docs])
+            result = backend.convert(collection, fmt)
+            queries = normalise_queries(result)
+    except CellTimeout as stopped:
+        _BACKENDS.pop((target, pipelines), None)  # stopped half-way: the next rule gets a new one
+        return Outcome(False, str(stopped), lasting=False), [], False
     except Exception as exc:
         return Outcome(False, error_message(exc)), [], False
     if not queries:
@@ -253,8 +268,12 @@ def _convert(docs: Docs, target: str, pipelines: tuple[str, ...], fmt: str) -> t
     return Outcome(True, "", len(queries)), queries, structured
 
 
-def run_batch(batch: list[tuple[int, Docs, list[Task]]]) -> list[tuple[int, list[list[Any]]]]:
+def run_batch(
+    batch: list[tuple[int, Docs, list[Task]]], limit: float | None = None
+) -> list[tuple[int, list[list[Any]]]]:
     """Worker entry point: ``[(rule index, documents, tasks)]`` -> ``[(rule index, outcomes)]``.
+
+    ``limit``: seconds each conversion may take (:mod:`.timelimit`).
 
     Converts backend by backend (all the batch's rules through one backend, then the next):
     a backend's combined pipeline then stays pointed at by its items from one rule to the
@@ -270,5 +289,5 @@ def run_batch(batch: list[tuple[int, Docs, list[Task]]]) -> list[tuple[int, list
     with conversion_guards(only_outcome=True):
         for (target, pipes, fmt), cells in by_task.items():
             for outcomes, position, docs in cells:
-                outcomes[position] = _convert(docs, target, pipes, fmt)[0].to_json()
+                outcomes[position] = _convert(docs, target, pipes, fmt, limit)[0].to_json()
     return results
