@@ -12,6 +12,11 @@
 * ``rules``: key = sha256 of the file's bytes -> what the matrix needs of a rule (id, title,
   content hash, logsources, expected failures), so an unchanged file is not even parsed.
 
+Both tables note the day each row was last written or read (``used``); when a run has read
+rows not yet marked that day, it marks them as it closes and deletes the rows nobody has
+used for :data:`KEEP_DAYS` days (old versions of rules, rules since deleted, outcomes under
+plugins since upgraded). A run that only reads rows already marked that day writes nothing.
+
 Why SQLite rather than one file per cell: tens of thousands of cells, read in a few
 queries; writes are transactions (a reader never sees half an entry, a crash loses at
 most the batch being written), and WAL mode plus a busy timeout let two runs share the
@@ -22,6 +27,7 @@ aside and rebuilt.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import sqlite3
@@ -35,6 +41,13 @@ SCHEMA_VERSION = "3"  # 3: messages of plugins whose failure text grew with each
 _BATCH = 500
 _SEP = "\x1e"
 _SCAN_ABOVE = 5000
+_TABLES = ("cells", "rules")
+KEEP_DAYS = 30  # a row nobody has read or written for this many days is deleted
+
+
+def day_number(day: datetime.date | None = None) -> int:
+    """Days since 1970-01-01 (``day`` or today): what the ``used`` column holds."""
+    return ((day or datetime.date.today()) - datetime.date(1970, 1, 1)).days
 
 
 def rule_key(content_hash: str, fingerprint: str) -> str:
@@ -48,10 +61,15 @@ def cell_key(row: str, target: str, pipelines: Iterable[str], fmt: str) -> str:
 
 
 class ConvertCache:
-    """Key/value access to the cache file; ``ConvertCache(None)`` is a cache that stores nothing."""
+    """Key/value access to the cache file; ``ConvertCache(None)`` is a cache that stores nothing.
 
-    def __init__(self, folder: Path | None) -> None:
+    ``today`` (a :func:`day_number`) is for tests; runs use the current date.
+    """
+
+    def __init__(self, folder: Path | None, *, today: int | None = None) -> None:
         self._db: sqlite3.Connection | None = None
+        self._today = day_number() if today is None else today
+        self._stale: dict[str, set[str]] = {table: set() for table in _TABLES}
         if folder is None:
             return
         path = folder / "convert" / "cells.sqlite"
@@ -67,19 +85,32 @@ class ConvertCache:
         except OSError:
             self._db = None
 
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
+    def _open(self, path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS cells (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            db.execute("CREATE TABLE IF NOT EXISTS rules (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            for table in _TABLES:
+                db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} "
+                    "(key TEXT PRIMARY KEY, value TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0)"
+                )
+                self._add_used_column(db, table)
         except sqlite3.DatabaseError:
             db.close()
             raise
         return db
+
+    def _add_used_column(self, db: sqlite3.Connection, table: str) -> None:
+        """Give a table from an older TALR its ``used`` column (its rows count as used today)."""
+        if any(column[1] == "used" for column in db.execute(f"PRAGMA table_info({table})")):
+            return
+        try:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN used INTEGER NOT NULL DEFAULT {int(self._today)}")
+        except sqlite3.OperationalError:  # another run added it first
+            if not any(column[1] == "used" for column in db.execute(f"PRAGMA table_info({table})")):
+                raise
 
     @property
     def enabled(self) -> bool:
@@ -87,10 +118,27 @@ class ConvertCache:
         return self._db is not None
 
     def close(self) -> None:
-        """Close the database."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        """Mark the rows read today and delete the ones unused for :data:`KEEP_DAYS` days; close."""
+        if self._db is None:
+            return
+        if any(self._stale.values()):
+            self._mark_and_prune()
+        self._db.close()
+        self._db = None
+
+    def _mark_and_prune(self) -> None:
+        assert self._db is not None
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for table, keys in self._stale.items():
+                self._db.executemany(f"UPDATE {table} SET used = ? WHERE key = ?", [(self._today, k) for k in keys])
+                self._db.execute(f"DELETE FROM {table} WHERE used < ?", (self._today - KEEP_DAYS,))
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+        for keys in self._stale.values():
+            keys.clear()
 
     def _get_json(self, table: str, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Values of ``keys`` decoded as JSON objects; malformed entries are left out."""
@@ -112,20 +160,29 @@ class ConvertCache:
             # Reading the whole table is several times faster than thousands of key lookups.
             wanted = set(keys)
             try:
-                everything = self._db.execute(f"SELECT key, value FROM {table}").fetchall()
+                everything = self._db.execute(f"SELECT key, value, used FROM {table}").fetchall()
             except sqlite3.Error:
                 return
-            yield from ((k, v) for k, v in everything if k in wanted and isinstance(v, str))
+            yield from self._note_use(table, [row for row in everything if row[0] in wanted])
             return
         for start in range(0, len(keys), _BATCH):
             chunk = keys[start : start + _BATCH]
             marks = ",".join("?" * len(chunk))
             try:
-                rows = self._db.execute(f"SELECT key, value FROM {table} WHERE key IN ({marks})", chunk)
+                rows = self._db.execute(f"SELECT key, value, used FROM {table} WHERE key IN ({marks})", chunk)
                 fetched = rows.fetchall()
             except sqlite3.Error:
                 return
-            yield from ((k, v) for k, v in fetched if isinstance(v, str))
+            yield from self._note_use(table, fetched)
+
+    def _note_use(self, table: str, rows: list[tuple[Any, Any, Any]]) -> Iterator[tuple[str, str]]:
+        """``(key, value)`` of ``rows``; the keys not yet marked as used today are noted for :meth:`close`."""
+        stale = self._stale[table]
+        for key, value, used in rows:
+            if isinstance(value, str):
+                if used != self._today:
+                    stale.add(key)
+                yield key, value
 
     def _put_many(self, table: str, rows: list[tuple[str, str]]) -> None:
         if self._db is None:
@@ -134,7 +191,10 @@ class ConvertCache:
             return
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)", rows)
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO {table} (key, value, used) VALUES (?, ?, ?)",
+                [(key, value, self._today) for key, value in rows],
+            )
             self._db.execute("COMMIT")
         except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):
@@ -180,8 +240,8 @@ class ConvertCache:
                 if isinstance(old, dict):
                     grouped[row] = {**old, **grouped[row]}
             self._db.executemany(
-                "INSERT OR REPLACE INTO cells (key, value) VALUES (?, ?)",
-                [(row, json.dumps(value, separators=(",", ":"))) for row, value in grouped.items()],
+                "INSERT OR REPLACE INTO cells (key, value, used) VALUES (?, ?, ?)",
+                [(row, json.dumps(value, separators=(",", ":")), self._today) for row, value in grouped.items()],
             )
             self._db.execute("COMMIT")
         except sqlite3.Error:
