@@ -42,7 +42,7 @@ CellTimeoutOption = Annotated[
     typer.Option(
         "--cell-timeout",
         min=0,
-        help="Seconds one conversion may take before its cell fails (0: no limit; default: [convert] cell_timeout).",
+        help="Seconds one conversion may take before its cell fails (0: no limit; default: convert.cell_timeout, 60).",
     ),
 ]
 
