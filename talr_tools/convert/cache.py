@@ -60,6 +60,10 @@ def cell_key(row: str, target: str, pipelines: Iterable[str], fmt: str) -> str:
     return f"{row}{_SEP}{target}\x1f{','.join(pipelines)}\x1f{fmt}"
 
 
+def _has_used_column(db: sqlite3.Connection, table: str) -> bool:
+    return any(column[1] == "used" for column in db.execute(f"PRAGMA table_info({table})"))
+
+
 class ConvertCache:
     """Key/value access to the cache file; ``ConvertCache(None)`` is a cache that stores nothing.
 
@@ -104,12 +108,12 @@ class ConvertCache:
 
     def _add_used_column(self, db: sqlite3.Connection, table: str) -> None:
         """Give a table from an older TALR its ``used`` column (its rows count as used today)."""
-        if any(column[1] == "used" for column in db.execute(f"PRAGMA table_info({table})")):
+        if _has_used_column(db, table):
             return
         try:
             db.execute(f"ALTER TABLE {table} ADD COLUMN used INTEGER NOT NULL DEFAULT {int(self._today)}")
         except sqlite3.OperationalError:  # another run added it first
-            if not any(column[1] == "used" for column in db.execute(f"PRAGMA table_info({table})")):
+            if not _has_used_column(db, table):
                 raise
 
     @property
